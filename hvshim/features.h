@@ -93,6 +93,17 @@ hv_features_t hv_features_preset_all(void);
 int hv_features_parse(const char *text, hv_features_t host_default,
                       hv_features_t *out, char *err, size_t err_len);
 
+/* As hv_features_parse, and also reports which features the text named
+ * one by one (not through a group or preset), so a host can refuse those
+ * it cannot provide while quietly trimming group members. */
+int hv_features_parse_ex(const char *text, hv_features_t host_default,
+                         hv_features_t *out, hv_features_t *named,
+                         char *err, size_t err_len);
+
+/* Writes the feature names of f, comma-separated, NUL-terminated and
+ * truncated to len; returns the length the full text needs. */
+size_t hv_features_format(hv_features_t f, char *buf, size_t len);
+
 /* Xen's HVM_PARAM_VIRIDIAN mask <-> hvshim features (bit for bit). */
 int hv_features_from_viridian_mask(uint64_t mask, hv_features_t *out);
 uint64_t hv_features_to_viridian_mask(hv_features_t f);

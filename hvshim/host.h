@@ -73,6 +73,8 @@ enum hv_stimer_trace {
 enum hv_partition_event {
     HV_EVENT_RESET,           /* RESET MSR written */
     HV_EVENT_CRASH,           /* CRASH_CTL notify: see crash parameters */
+    HV_EVENT_TSC_EMULATION_DONE, /* guest cleared TSC_EMULATION_STATUS: stop
+                                    emulating the old TSC frequency */
 };
 
 struct hv_crash_report {

@@ -144,6 +144,9 @@ void hv_time_thaw(struct hv_partition *p);
 /* The host TSC changed frequency or reliability (migration): rescale the
  * TSC page, keep reference time continuous, notify by reenlightenment. */
 void hv_time_tsc_changed(struct hv_partition *p, uint64_t new_tsc_hz, bool reliable);
+/* Whether the guest opted in through TSC_INVARIANT_CONTROL: hosts that can
+ * change CPUID at run time then show 0x80000007.EDX bit 8. */
+bool hv_time_invariant_tsc_exposed(const struct hv_partition *p);
 
 /* ----------------------------------------------------------- save/restore */
 

@@ -125,6 +125,7 @@ struct hv_partition {
     uint64_t hypercall_msr;
 
     /* Reference time: ref = ((tsc * scale) >> 64) + offset, 100 ns units */
+    uint32_t time_seq;           /* seqlock over scale/offset/frozen: odd = updating */
     uint64_t tsc_scale;
     int64_t ref_offset;
     uint64_t reference_tsc_msr;
@@ -142,6 +143,7 @@ struct hv_partition {
     uint64_t tsc_emulation_control;
     uint64_t tsc_emulation_status;
     uint64_t tsc_invariant_control;
+    uint64_t pending_tsc_hz;     /* new frequency, applied when TSC emulation ends */
 
     struct hv_connection connections[HV_MAX_CONNECTIONS];
     struct hv_stats stats;

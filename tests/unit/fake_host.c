@@ -214,6 +214,10 @@ static void op_partition_event(void *ctx, uint32_t vp, enum hv_partition_event e
         h->resets++;
         return;
     }
+    if (ev == HV_EVENT_TSC_EMULATION_DONE) {
+        h->tsc_emulation_done++;
+        return;
+    }
     assert_int_equal(ev, HV_EVENT_CRASH);
     assert_non_null(crash);
     h->crashes++;

@@ -105,6 +105,7 @@ struct fake_host {
 
     /* Partition events */
     uint32_t resets;
+    uint32_t tsc_emulation_done;
     uint32_t crashes;
     struct hv_crash_report last_crash;
     char crash_message[4096];
