@@ -173,6 +173,17 @@ void hv_synic_raise_sint_locked(struct hv_vp *vp, uint32_t sint);
  * polling). vp->lock held. */
 bool hv_synic_sint_usable_locked(const struct hv_vp *vp, uint32_t sint);
 
+/* Shared between synic/ files. Retry what the SINTs in the mask are owed
+ * (pending stimer expiries first, then queued messages, oldest first) as far
+ * as the slots allow; vp->lock held. Returns the SINTs to report through
+ * message_slot_freed: pass it to hv_synic_notify_slots_freed() once the lock
+ * is dropped. */
+uint16_t hv_synic_redeliver_locked(struct hv_vp *vp, uint16_t sints);
+void hv_synic_notify_slots_freed(struct hv_vp *vp, uint16_t sints);
+/* Retry pending message-mode stimer expiries aimed at the SINTs in the
+ * mask; vp->lock held (synic/stimer.c). */
+void hv_stimer_retry_locked(struct hv_vp *vp, uint16_t sints);
+
 /* ---------------------------------------------------- time services */
 
 /* Reference time for a given guest TSC value (uses the current scale). */

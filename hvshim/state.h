@@ -90,6 +90,7 @@ struct hv_vp {
     void *simp_page;
     uint64_t sint[HV_SINT_COUNT];
     uint16_t eom_wanted;         /* SINTs whose slot got msg_pending */
+    uint16_t post_waiters;       /* SINTs whose poster got HV_ERR_BUSY (queue full) */
     struct hv_queued_message queue[HV_MSG_QUEUE_DEPTH];
     uint32_t queue_seq;          /* FIFO order among queued messages */
     uint32_t queue_order[HV_MSG_QUEUE_DEPTH];
