@@ -45,9 +45,13 @@ static inline void hv_unlock(struct hv_spinlock *l)
 
 /* ------------------------------------------------------------ bit ops */
 
+/* Plain C: __builtin_popcountll becomes a libgcc call without -mpopcnt. */
 static inline unsigned hv_popcount64(uint64_t v)
 {
-    return (unsigned)__builtin_popcountll(v);
+    v = v - ((v >> 1) & 0x5555555555555555ull);
+    v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+    v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    return (unsigned)((v * 0x0101010101010101ull) >> 56);
 }
 
 static inline unsigned hv_ctz64(uint64_t v)

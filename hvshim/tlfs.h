@@ -110,6 +110,9 @@
 #define HV_MSR_STIMER3_COUNT          0x400000B7u
 #define HV_MSR_GUEST_IDLE             0x400000F0u
 #define HV_MSR_CRASH_P0               0x40000100u
+#define HV_MSR_CRASH_P1               0x40000101u
+#define HV_MSR_CRASH_P2               0x40000102u
+#define HV_MSR_CRASH_P3               0x40000103u
 #define HV_MSR_CRASH_P4               0x40000104u
 #define HV_MSR_CRASH_CTL              0x40000105u
 #define HV_MSR_REENLIGHTENMENT_CONTROL 0x40000106u
