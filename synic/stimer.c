@@ -83,23 +83,26 @@ static void stop_locked(struct hv_vp *vp, uint32_t n)
 }
 
 /*
- * The due time after `due` for a periodic timer, period = count (never 0
- * here: a zero count never starts, XSA-504). Steps of exactly one period
- * keep it drift-free. Lazy timers, and non-lazy ones too far behind, skip
- * to the first due time after now; the rest catch up one period at a time.
+ * Periodic timers (period = count, never 0 here: a zero count never starts,
+ * XSA-504) step their expiration by exactly one period, so they do not
+ * drift. When the next due time is already past (the host timer fired late,
+ * or an expiry waited for a slot), lazy timers, and non-lazy ones more than
+ * STIMER_CATCH_UP_LIMIT periods behind, skip to the first due time after
+ * now on the same grid; the others keep it and catch up one expiry at a
+ * time.
  */
-static uint64_t next_periodic(const struct hv_stimer *t, uint64_t due, uint64_t now)
+static void coalesce(struct hv_stimer *t, uint64_t now)
 {
     uint64_t period = t->count;
-    uint64_t next = add_sat(due, period);
     uint64_t behind;
 
-    if (next > now || next == STIMER_NEVER)
-        return next;
-    behind = (now - next) / period + 1;   /* due times in [next, now] */
+    if (!(t->config & HV_STIMER_PERIODIC) || t->expiration == 0 ||
+        t->expiration > now || t->expiration == STIMER_NEVER)
+        return;
+    behind = (now - t->expiration) / period + 1;   /* due times in [expiration, now] */
     if (!(t->config & HV_STIMER_LAZY) && behind <= STIMER_CATCH_UP_LIMIT)
-        return next;
-    return add_sat(now - (now - due) % period, period);
+        return;
+    t->expiration = add_sat(now - (now - t->expiration) % period, period);
 }
 
 static bool deliver_locked(struct hv_vp *vp, uint32_t n, uint64_t due, uint64_t now)
@@ -149,7 +152,7 @@ static void service_locked(struct hv_vp *vp, uint32_t n, uint64_t now, bool must
             t->pending_expiration = t->expiration;
             trace_timer(vp, n, HV_STIMER_TRACE_FIRE, t->expiration);
             if (t->config & HV_STIMER_PERIODIC)
-                t->expiration = next_periodic(t, t->expiration, now);
+                t->expiration = add_sat(t->expiration, t->count);
             progress = true;
         }
         if (!deliver_locked(vp, n, t->pending_expiration, now)) {
@@ -169,10 +172,15 @@ static void service_locked(struct hv_vp *vp, uint32_t n, uint64_t now, bool must
             p->ops->timer_cancel(p->ctx, vp->index, n);
             return;
         }
+        /* Periods that passed while this expiry was due or waiting are
+         * coalesced into it or caught up, per the lazy rule. */
+        coalesce(t, now);
     }
     /* While an expiry waits for a slot the host timer stays off: later
-     * periods are accounted for when it is delivered. */
-    if ((must_arm || progress) && !t->pending && t->expiration > now)
+     * periods are accounted for when it is delivered. (An expiration still
+     * due here only if the round bound hit first: arming it for "now" lets
+     * the host call back to continue.) */
+    if ((must_arm || progress) && !t->pending && t->expiration != 0)
         arm_locked(vp, n);
 }
 
