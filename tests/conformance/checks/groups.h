@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* The check groups, in the order they run. */
+#ifndef HVCONF_GROUPS_H
+#define HVCONF_GROUPS_H
+
+#include "../tap.h"
+
+extern const struct check_group all_groups[];
+extern const unsigned n_all_groups;
+extern unsigned expected_cpus;
+
+extern const struct check selftest_checks[];
+
+#endif
