@@ -85,6 +85,11 @@ struct hv_hypercall_regs {
     uint64_t result;         /* out: RAX, or EDX:EAX */
     uint8_t mode;            /* enum hv_cpu_mode */
     uint8_t cpl;
+    /* out: 1 when an XMM-fast call returned output in RDX and/or R8 (TLFS:
+     * output fills the registers the input did not use, RDX and R8
+     * first); input/output then hold the new RDX/R8 values for the host
+     * to write back. Only in 64-bit mode. */
+    uint8_t output_in_gprs;
 };
 
 enum hv_hypercall_outcome {
