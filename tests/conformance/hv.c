@@ -10,10 +10,6 @@ struct hv_info hv;
 uint64_t hv_hypercall_va;
 uint32_t hv_vp_index[MAX_CPUS];
 
-/* Open-source format (bit 63), OS type 1, kernel 6.1.192: hosts tune some
- * answers to the guest OS, and the guests hvshim serves are Linux 6.1. */
-#define CONF_GUEST_OS_ID 0x8100000601C00000ull
-
 static uint8_t pg_simp[MAX_CPUS][PAGE_SIZE] ALIGNED(4096);
 static uint8_t pg_siefp[MAX_CPUS][PAGE_SIZE] ALIGNED(4096);
 static uint8_t pg_assist[MAX_CPUS][PAGE_SIZE] ALIGNED(4096);

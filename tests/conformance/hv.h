@@ -174,6 +174,10 @@ struct hv_tsc_page {
     volatile int64_t offset;
 };
 
+/* Open-source format (bit 63), OS type 1, kernel 6.1.192: hosts tune some
+ * answers to the guest OS, and the guests hvshim serves are Linux 6.1. */
+#define CONF_GUEST_OS_ID ((uint64_t)0x8100000601C00000ull)
+
 /* ---------------------------------------------------- what we detected */
 struct hv_info {
     bool present;                 /* "Microsoft Hv" + "Hv#1" */

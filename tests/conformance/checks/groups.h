@@ -10,5 +10,7 @@ extern const unsigned n_all_groups;
 extern unsigned expected_cpus;
 
 extern const struct check selftest_checks[];
+extern const struct check cpuid_checks[];
+extern const struct check msr_checks[];
 
 #endif

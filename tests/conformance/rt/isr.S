@@ -95,7 +95,8 @@ catch_resume:
     jmpq *56(%rdi)
 
 /* enter_user(fn, arg, user_rsp): iretq to CPL3, call fn(arg) there, and
- * come back through "int $VEC_USER_EXIT" with the result in RDI. The
+ * come back through the ud2 at user_exit_ud2 with the result in RDI (a
+ * fault works under every hypervisor; some refuse "int n" from CPL3). The
  * caller holds a catch context that the exit (or any fault) resumes. */
     .globl enter_user
 enter_user:
@@ -116,7 +117,8 @@ user_trampoline:
     movq %r13, %rdi
     callq *%r12
     movq %rax, %rdi
-    int $VEC_USER_EXIT
+    .globl user_exit_ud2
+user_exit_ud2:
     ud2
 
 /*

@@ -35,7 +35,6 @@
 #define CR4_OSXMMEXCPT   0x00000400
 
 /* Vectors the runtime reserves for itself. */
-#define VEC_USER_EXIT    0x81               /* int from CPL3: user function done */
 #define VEC_WAKE         0xFC               /* "look at your mailbox" IPI */
 #define VEC_WATCHDOG     0xFD               /* per-check LAPIC timer */
 #define VEC_SPURIOUS     0xFF
@@ -43,5 +42,6 @@
 /* Pseudo-vectors reported by the catch mechanism. */
 #define CATCH_TIMEOUT    0x100
 #define CATCH_NMI_RESCUE 0x101
+#define VEC_USER_EXIT    0x102              /* the CPL3 function returned */
 
 #endif

@@ -32,18 +32,19 @@ static uint8_t df_stacks[MAX_CPUS][4096] ALIGNED(16);
 static uint8_t ring0_stacks[MAX_CPUS][8192] ALIGNED(16);
 
 extern char isr_stubs[];
+extern char user_exit_ud2[];
 
 static irq_hook_fn irq_hooks[256];
 static unsigned irq_flags[256];
 
-static void set_gate(unsigned vec, unsigned dpl, unsigned ist)
+static void set_gate(unsigned vec, unsigned ist)
 {
     uint64_t off = (uint64_t)(isr_stubs + 16 * vec);
     idt[vec] = (struct idt_entry){
         .off_lo = (uint16_t)off,
         .sel = KCODE,
         .ist = (uint8_t)ist,
-        .type = (uint8_t)(0x8E | (dpl << 5)),   /* present, interrupt gate */
+        .type = 0x8E,                       /* present, DPL0 interrupt gate */
         .off_mid = (uint16_t)(off >> 16),
         .off_hi = (uint32_t)(off >> 32),
     };
@@ -60,7 +61,7 @@ static void tables_build_once(void)
     gdt[3] = 0x00CFF2000000FFFFull;   /* UDATA: DPL3 */
     gdt[4] = 0x00AFFA000000FFFFull;   /* UCODE: 64-bit code, DPL3 */
     for (unsigned v = 0; v < 256; v++)
-        set_gate(v, v == VEC_USER_EXIT ? 3 : 0, v == 8 ? 1 : 0);
+        set_gate(v, v == 8 ? 1 : 0);
     built = true;
 }
 
@@ -201,6 +202,14 @@ void trap_dispatch(struct trap_frame *f)
         return;
     }
 
+    if (v == 6 && (f->cs & 3) == 3 && f->rip == (uint64_t)user_exit_ud2) {
+        if (c->catch_top) {
+            resume_at(c, f, c->catch_top, VEC_USER_EXIT);
+            return;
+        }
+        panic("stray user exit on CPU %u", c->index);
+    }
+
     if (v < 32) {
         if (c->catch_top) {
             resume_at(c, f, c->catch_top, v);
@@ -208,14 +217,6 @@ void trap_dispatch(struct trap_frame *f)
         }
         panic("unexpected %s (vector %u) on CPU %u at rip %lx, error %lx, cr2 %lx", 
               vector_name(v), v, c->index, f->rip, f->error_code, read_cr2());
-    }
-
-    if (v == VEC_USER_EXIT) {
-        if ((f->cs & 3) == 3 && c->catch_top) {
-            resume_at(c, f, c->catch_top, v);
-            return;
-        }
-        panic("stray user-exit trap on CPU %u", c->index);
     }
 
     if (v == VEC_SPURIOUS) {
