@@ -293,13 +293,11 @@ static enum fetch_result fetch_slow(struct hc_call *c, const struct hv_hypercall
     return FETCH_OK;
 }
 
-/* Fast output goes to the registers the input did not use, from the
- * first 16-byte chunk after the input: RDX, R8, then XMM0-XMM5. */
-static void place_fast_output(struct hc_call *c, struct hv_hypercall_regs *regs,
-                              const struct hc_sizes *s)
+void hc_place_fast_output(struct hc_call *c, struct hv_hypercall_regs *regs, uint32_t in_bytes,
+                          uint32_t out_bytes)
 {
-    uint32_t at = round_up16(s->in) / 8u;
-    uint32_t n = s->out / 8u;
+    uint32_t at = round_up16(in_bytes) / 8u;
+    uint32_t n = out_bytes / 8u;
     uint32_t i = 0;
 
     for (; i < n && at + i < 2u; i++) {
@@ -319,7 +317,7 @@ static uint16_t write_output(struct hc_call *c, struct hv_hypercall_regs *regs,
     if (s->out == 0)
         return HV_STATUS_SUCCESS;
     if (c->ctl.fast) {
-        place_fast_output(c, regs, s);
+        hc_place_fast_output(c, regs, s->in, s->out);
         return HV_STATUS_SUCCESS;
     }
     if (c->p->ops->gpa_write(c->p->ctx, regs->output, c->out, s->out) != 0)

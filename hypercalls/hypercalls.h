@@ -113,6 +113,12 @@ struct hc_call {
  * bytes). first + n <= rep count. False if the guest memory is not RAM. */
 bool hc_read_reps(struct hc_call *c, uint32_t first, uint32_t n, void *dst);
 
+/* Fast output goes to the registers the input did not use, from the
+ * first 16-byte chunk after the input: RDX, R8, then XMM0-XMM5 (TLFS "XMM
+ * Fast Hypercall Output"). The caller checked that it fits in 112 bytes. */
+void hc_place_fast_output(struct hc_call *c, struct hv_hypercall_regs *regs, uint32_t in_bytes,
+                          uint32_t out_bytes);
+
 /* Between two elements of a rep call: whether to stop and continue later. */
 bool hc_should_preempt(const struct hc_call *c);
 
