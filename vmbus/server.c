@@ -42,6 +42,7 @@ void vmbus_server_config_defaults(struct vmbus_server_config *cfg, uint32_t nr_v
     cfg->monitor_poll_ns = 1000000;
     cfg->rx_budget = 256;
     cfg->log_burst = 20;
+    cfg->log_level = VMBUS_LOG_INFO;
 }
 
 /* ------------------------------------------------------------- logging */
@@ -62,8 +63,40 @@ static void vlog(struct vmbus_server *srv, enum vmbus_log_level level, const cha
     srv->host.log(srv->ctx, level, line);
 }
 
+/* Nearly every line is caused by the guest, which could cause millions:
+ * all but errors share a per-second budget. */
+static bool log_allowed(struct vmbus_server *srv, enum vmbus_log_level level)
+{
+    if ((uint32_t)level > srv->cfg.log_level)
+        return false;
+    if (level == VMBUS_LOG_ERROR)
+        return true;
+    uint64_t now = vmbus_srv_now(srv);
+    if (now - srv->log_window_start >= 1000000000ull) {
+        uint64_t dropped = srv->log_suppressed_window;
+        srv->log_window_start = now;
+        srv->log_in_window = 0;
+        srv->log_suppressed_window = 0;
+        if (dropped && srv->host.log) {
+            char line[96];
+            snprintf(line, sizeof(line), "vmbus: %llu log lines suppressed",
+                     (unsigned long long)dropped);
+            srv->host.log(srv->ctx, VMBUS_LOG_WARN, line);
+        }
+    }
+    if (srv->log_in_window >= srv->cfg.log_burst) {
+        srv->log_suppressed_window++;
+        srv->stats.log_suppressed++;
+        return false;
+    }
+    srv->log_in_window++;
+    return true;
+}
+
 void vmbus_srv_log(struct vmbus_server *srv, enum vmbus_log_level level, const char *fmt, ...)
 {
+    if (!srv->host.log || !log_allowed(srv, level))
+        return;
     va_list ap;
     va_start(ap, fmt);
     vlog(srv, level, fmt, ap);
@@ -72,21 +105,8 @@ void vmbus_srv_log(struct vmbus_server *srv, enum vmbus_log_level level, const c
 
 void vmbus_srv_guest_warn(struct vmbus_server *srv, const char *fmt, ...)
 {
-    uint64_t now = vmbus_srv_now(srv);
-    if (now - srv->log_window_start >= 1000000000ull) {
-        if (srv->log_suppressed_window)
-            vmbus_srv_log(srv, VMBUS_LOG_WARN, "%llu guest warnings suppressed",
-                          (unsigned long long)srv->log_suppressed_window);
-        srv->log_window_start = now;
-        srv->log_in_window = 0;
-        srv->log_suppressed_window = 0;
-    }
-    if (srv->log_in_window >= srv->cfg.log_burst) {
-        srv->log_suppressed_window++;
-        srv->stats.log_suppressed++;
+    if (!srv->host.log || !log_allowed(srv, VMBUS_LOG_WARN))
         return;
-    }
-    srv->log_in_window++;
     va_list ap;
     va_start(ap, fmt);
     vlog(srv, VMBUS_LOG_WARN, fmt, ap);

@@ -61,7 +61,9 @@ struct vmbus_server_config {
     uint32_t backlog;            /* host -> guest messages held while busy */
     uint64_t monitor_poll_ns;    /* how often monitored channels are polled */
     uint32_t rx_budget;          /* packets per channel before yielding */
-    uint32_t log_burst;          /* guest-caused warnings per second */
+    uint32_t log_burst;          /* log lines per second (errors exempt) */
+    uint32_t log_level;          /* enum vmbus_log_level: lines above it are
+                                  * skipped before counting */
 };
 
 void vmbus_server_config_defaults(struct vmbus_server_config *cfg, uint32_t nr_vps);
