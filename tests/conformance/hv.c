@@ -148,6 +148,14 @@ bool hv_tsc_page_read(const struct hv_tsc_page *p, uint64_t *ref)
     return false;
 }
 
+/* What hv_call_preserve loads (RCX, RDX and R8 carry the call itself). */
+const uint64_t hv_preserve_pattern[14] = {
+    0x1B1B1B1B1B1B1B1Bull, 0, 0, 0x5151515151515151ull, 0xD1D1D1D1D1D1D1D1ull,
+    0xB9B9B9B9B9B9B9B9ull, 0, 0x0909090909090909ull, 0x1010101010101010ull,
+    0x1111111111111111ull, 0x1212121212121212ull, 0x1313131313131313ull,
+    0x1414141414141414ull, 0x1515151515151515ull,
+};
+
 const char *hv_status_name(unsigned s)
 {
     switch (s) {

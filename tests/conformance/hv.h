@@ -241,6 +241,11 @@ uint64_t hv_call_regs(uint64_t control, uint64_t rdx, uint64_t r8, uint64_t regs
 int hv_call_xmm_safe(uint64_t control, const uint64_t in[14], uint64_t out[14],
                      uint64_t *rax);
 
+/* isr.S: the call with every other GPR holding a pattern; after[] gets
+ * RBX RCX RDX RSI RDI RBP R8 R9 R10 R11 R12 R13 R14 R15 from after it. */
+uint64_t hv_call_preserve(uint64_t control, uint64_t rdx, uint64_t r8, uint64_t after[14]);
+extern const uint64_t hv_preserve_pattern[14];  /* NOT for RCX/RDX/R8 */
+
 /* Partition reference time from the TSC page; false if its sequence is 0. */
 bool hv_tsc_page_read(const struct hv_tsc_page *p, uint64_t *ref);
 

@@ -9,7 +9,7 @@
 #include "rt/platform.h"
 #include "rt/x86.h"
 
-#define DEFAULT_TIMEOUT_S 30
+#define DEFAULT_TIMEOUT_S 10
 
 static struct {
     unsigned asserts;

@@ -9,5 +9,6 @@ const struct check_group all_groups[] = {
     { "selftest", selftest_checks, false },
     { "cpuid", cpuid_checks, false },
     { "msr", msr_checks, true },
+    { "hypercall", hypercall_checks, true },
 };
 const unsigned n_all_groups = ARRAY_SIZE(all_groups);

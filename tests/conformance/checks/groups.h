@@ -12,5 +12,6 @@ extern unsigned expected_cpus;
 extern const struct check selftest_checks[];
 extern const struct check cpuid_checks[];
 extern const struct check msr_checks[];
+extern const struct check hypercall_checks[];
 
 #endif

@@ -170,3 +170,61 @@ hv_call_regs:
     movq %r8, 8(%rbx)
     popq %rbx
     ret
+
+/*
+ * uint64_t hv_call_preserve(uint64_t control, uint64_t rdx, uint64_t r8,
+ *                           uint64_t after[14])
+ * Fills every other GPR with a known pattern, makes the call, and stores
+ * RBX RCX RDX RSI RDI RBP R8 R9 R10 R11 R12 R13 R14 R15 as they came back,
+ * so a check can see which registers the hypercall modified.
+ */
+    .globl hv_call_preserve
+hv_call_preserve:
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    pushq %rcx
+    movq %rdi, %rax
+    movq %rdx, %r8
+    movq %rsi, %rdx
+    movq %rax, %rcx
+    movabsq $0x1B1B1B1B1B1B1B1B, %rbx
+    movabsq $0x5151515151515151, %rsi
+    movabsq $0xD1D1D1D1D1D1D1D1, %rdi
+    movabsq $0xB9B9B9B9B9B9B9B9, %rbp
+    movabsq $0x0909090909090909, %r9
+    movabsq $0x1010101010101010, %r10
+    movabsq $0x1111111111111111, %r11
+    movabsq $0x1212121212121212, %r12
+    movabsq $0x1313131313131313, %r13
+    movabsq $0x1414141414141414, %r14
+    movabsq $0x1515151515151515, %r15
+    callq *hv_hypercall_va(%rip)
+    pushq %rax
+    movq 8(%rsp), %rax
+    movq %rbx, 0(%rax)
+    movq %rcx, 8(%rax)
+    movq %rdx, 16(%rax)
+    movq %rsi, 24(%rax)
+    movq %rdi, 32(%rax)
+    movq %rbp, 40(%rax)
+    movq %r8, 48(%rax)
+    movq %r9, 56(%rax)
+    movq %r10, 64(%rax)
+    movq %r11, 72(%rax)
+    movq %r12, 80(%rax)
+    movq %r13, 88(%rax)
+    movq %r14, 96(%rax)
+    movq %r15, 104(%rax)
+    popq %rax
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    ret
