@@ -45,7 +45,8 @@
  * element 0, not from the start index (TLFS "Hypercall Outputs").
  *
  * Stack: struct hc_call is about 700 bytes; handlers add at most a VP set
- * (512 bytes) and 16 flush ranges (256 bytes).
+ * (512 bytes) and 16 flush ranges (256 bytes). gcc -fstack-usage with the
+ * freestanding flags: about 2.1 KiB on the deepest path (a List flush).
  */
 #include "hypercalls/hypercalls.h"
 

@@ -72,6 +72,7 @@ static uint16_t gather_ranges(struct hc_call *c, struct hv_gva_range *ranges, ui
     uint32_t count = c->ctl.rep_count;
     uint32_t i = c->reps_done;
     uint16_t status = HV_STATUS_SUCCESS;
+    bool one_by_one = false;
 
     *nr = 0;
     *whole = false;
@@ -83,8 +84,14 @@ static uint16_t gather_ranges(struct hc_call *c, struct hv_gva_range *ranges, ui
             i = count;
             break;
         }
-        uint32_t chunk = count - i < room ? count - i : room;
+        uint32_t chunk = one_by_one ? 1 : (count - i < room ? count - i : room);
         if (!hc_read_reps(c, i, chunk, gvas)) {
+            /* Find the element that is not RAM, so the reps completed
+             * count the ones before it (TLFS: reps done before the error). */
+            if (chunk > 1) {
+                one_by_one = true;
+                continue;
+            }
             status = HV_STATUS_INVALID_ALIGNMENT;
             break;
         }

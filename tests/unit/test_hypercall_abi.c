@@ -807,6 +807,130 @@ static void test_rep_error_reports_rep_start(void **s)
     fake_vm_free(vm);
 }
 
+
+static void test_rep_element_read_failure_reports_progress(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(2);
+    put_list(vm, 5);
+    /* element 2 (at IN + 40) is not RAM; the list's last element is */
+    vm->host.hole_start = IN + 40;
+    vm->host.hole_end = IN + 48;
+    uint64_t r = call(vm, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST | REPS(5), IN, 0);
+    assert_int_equal(STATUS(r), HV_STATUS_INVALID_ALIGNMENT);
+    assert_int_equal(REPS_DONE(r), 2);
+    /* the elements before it were done, and flushed */
+    assert_int_equal(vm->host.nr_flushes, 1);
+    assert_int_equal(vm->host.flushes[0].nr_ranges, 2);
+    assert_int_equal(vm->host.flushes[0].ranges[1].gva, 0x200000);
+    fake_vm_free(vm);
+}
+
+static void test_read_reps_bounds(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(2);
+    bool never;
+    struct hc_call c;
+    uint64_t buf[4];
+    memset(&c, 0, sizeof(c));
+    c.vp = &vm->vps[0];
+    c.p = &vm->part;
+    c.desc = hc_lookup(HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, &never);
+    c.ctl.rep_count = 3;
+    c.ctl.fast = true;
+    c.hdr_qwords = 3;
+    c.fast_in[3] = 11;
+    c.fast_in[5] = 33;
+    assert_true(hc_read_reps(&c, 0, 3, buf));
+    assert_int_equal(buf[0], 11);
+    assert_int_equal(buf[2], 33);
+    assert_false(hc_read_reps(&c, 2, 2, buf));
+    assert_false(hc_read_reps(&c, 4, 0, buf));
+    assert_false(hc_read_reps(&c, 0xFFFFFFFFu, 2, buf));
+    assert_true(hc_read_reps(&c, 3, 0, buf));
+    fake_vm_free(vm);
+}
+
+static void test_fast_small_input_needs_no_xmm_feature(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_with(HV_FEATURES_ALL & ~(F(XMM_INPUT) | F(XMM_OUTPUT)), 2);
+    assert_int_equal(status_of(vm, HVCALL_SEND_SYNTHETIC_CLUSTER_IPI | FAST, 0x30, 1), 0);
+    assert_int_equal(status_of(vm, HVCALL_SWITCH_VIRTUAL_ADDRESS_SPACE | FAST, 0x3000, 0), 0);
+    assert_int_equal(vm->host.nr_ipis, 1);
+    fake_vm_free(vm);
+}
+
+static void test_fast_in_protected_mode(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(2);
+    struct hv_hypercall_regs r = {
+        .control = HVCALL_SEND_SYNTHETIC_CLUSTER_IPI | FAST, .input = 0x31, .output = 3,
+        .mode = HV_CPU_MODE_PROTECTED,
+    };
+    assert_int_equal(call_regs(vm, &r), HV_HC_COMPLETE);
+    assert_int_equal(r.result, 0);
+    assert_int_equal(vm->host.ipis[0].vps.bits[0], 0x3);
+    /* XMM input is not limited to 64-bit mode */
+    vm->host.xmm[0][0] = 0x1;
+    struct hv_hypercall_regs f = {
+        .control = HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE | FAST, .input = 0x4000,
+        .mode = HV_CPU_MODE_PROTECTED,
+    };
+    assert_int_equal(call_regs(vm, &f), HV_HC_COMPLETE);
+    assert_int_equal(f.result, 0);
+    assert_int_equal(vm->host.nr_flushes, 1);
+    fake_vm_free(vm);
+}
+
+static void test_continue_is_traced_not_counted(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(2);
+    put_list(vm, 3);
+    vm->host.preempt_at = 1;
+    struct hv_hypercall_regs r = {
+        .control = HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST | REPS(3), .input = IN,
+        .mode = HV_CPU_MODE_LONG,
+    };
+    uint32_t traces = vm->host.traces;
+    assert_int_equal(call_regs(vm, &r), HV_HC_CONTINUE);
+    assert_int_equal(vm->host.traces, traces + 1);
+    assert_int_equal(vm->host.last_trace[3], REPS(1));
+    assert_int_equal(vm->part.stats.hypercall_errors, 0);
+    assert_int_equal(vm->part.stats.hypercalls[HV_HC_STAT_FLUSH_LIST], 0);
+    fake_vm_free(vm);
+}
+
+static void test_ud_counted_under_its_call(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_with(HV_FEATURES_ALL & ~F(XMM_INPUT), 2);
+    struct hv_hypercall_regs r = {
+        .control = HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE | FAST, .mode = HV_CPU_MODE_LONG,
+    };
+    assert_int_equal(call_regs(vm, &r), HV_HC_INJECT_UD);
+    assert_int_equal(vm->part.stats.hypercalls[HV_HC_STAT_FLUSH_SPACE], 1);
+    assert_int_equal(vm->part.stats.hypercall_errors, 1);
+    fake_vm_free(vm);
+}
+
+static void test_calls_from_every_vp(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(4);
+    for (uint32_t vp = 0; vp < 4; vp++) {
+        uint64_t r;
+        assert_int_equal(fake_hypercall(vm, vp, HVCALL_NOTIFY_LONG_SPIN_WAIT | FAST, 1, 0, &r),
+                         HV_HC_COMPLETE);
+        assert_int_equal(r, 0);
+        assert_int_equal(vm->host.yields[vp], 1);
+    }
+    fake_vm_free(vm);
+}
+
 /* ------------------------------------------------------- result and stats */
 
 static void test_result_layout_simple_success(void **s)
@@ -940,6 +1064,13 @@ int main(void)
         cmocka_unit_test(test_rep_start_skips_done_elements),
         cmocka_unit_test(test_rep_without_should_preempt_op),
         cmocka_unit_test(test_rep_error_reports_rep_start),
+        cmocka_unit_test(test_rep_element_read_failure_reports_progress),
+        cmocka_unit_test(test_read_reps_bounds),
+        cmocka_unit_test(test_fast_small_input_needs_no_xmm_feature),
+        cmocka_unit_test(test_fast_in_protected_mode),
+        cmocka_unit_test(test_continue_is_traced_not_counted),
+        cmocka_unit_test(test_ud_counted_under_its_call),
+        cmocka_unit_test(test_calls_from_every_vp),
         cmocka_unit_test(test_result_layout_simple_success),
         cmocka_unit_test(test_stats_and_trace),
         cmocka_unit_test(test_decode_control),

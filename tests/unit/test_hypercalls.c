@@ -144,7 +144,7 @@ static void test_flush_empty_mask_is_invalid(void **s)
     (void)s;
     /* MSDN TLFS: processor mask all zero without "flush all processors" */
     struct fake_vm *vm = vm_all(3);
-    uint64_t q[3] = { 0x7000, 0, 0 };
+    uint64_t q[4] = { 0x7000, 0, 0, 0x1000 };
     assert_int_equal(slow(vm, HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, q, 3), HV_STATUS_INVALID_PARAMETER);
     assert_int_equal(slow(vm, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST | REPS(1), q, 4),
                      HV_STATUS_INVALID_PARAMETER);
@@ -804,6 +804,140 @@ static void test_connections_survive_reset(void **s)
     fake_vm_free(vm);
 }
 
+
+static void test_flush_caller_is_calling_vp(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(4);
+    uint64_t q[3] = { 0x7000, 0, 0x1 };
+    uint64_t r;
+    fake_write(vm, IN, q, sizeof(q));
+    assert_int_equal(fake_hypercall(vm, 2, HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, IN, 0, &r),
+                     HV_HC_COMPLETE);
+    assert_int_equal(r, 0);
+    assert_int_equal(vm->host.flushes[0].caller, 2);
+    fake_vm_free(vm);
+}
+
+static void test_flush_list_rep_start_counts_room_from_start(void **s)
+{
+    (void)s;
+    /* 40 elements from start 30: ten ranges fit, no whole-TLB fallback */
+    struct fake_vm *vm = vm_all(2);
+    uint64_t q[3 + 40] = { 0x7000, 0, 1 };
+    for (int i = 0; i < 40; i++)
+        q[3 + i] = 0x1000ull * (uint64_t)i;
+    fake_write(vm, IN, q, sizeof(q));
+    assert_int_equal(call(vm, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST | REPS(40) | (30ull << 48), IN, 0),
+                     REPS(40));
+    assert_false(vm->host.flushes[0].whole_tlb);
+    assert_int_equal(vm->host.flushes[0].nr_ranges, 10);
+    assert_int_equal(vm->host.flushes[0].ranges[0].gva, 0x1E000);
+    fake_vm_free(vm);
+}
+
+static void test_flush_list_ex_fast_xmm(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(8);
+    /* RDX as, R8 flags, XMM0 format+mask, XMM1.lo bank, XMM1.hi and
+     * XMM2.lo the two GVAs: 56 bytes */
+    uint64_t x[12] = { HV_VPSET_FORMAT_SPARSE_4K, 0x1, 0x18, 0x3000, 0x5002 };
+    memcpy(vm->host.xmm[0], x, sizeof(x));
+    assert_int_equal(call(vm, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX | FAST | VARHEAD(1) | REPS(2),
+                          0x9000, FL_ALL_AS), REPS(2));
+    struct fake_flush *f = &vm->host.flushes[0];
+    assert_int_equal(f->vps.bits[0], 0x18);
+    assert_int_equal(f->nr_ranges, 2);
+    assert_int_equal(f->ranges[1].gva, 0x5000);
+    assert_int_equal(f->ranges[1].pages, 3);
+    assert_true(f->all_address_spaces);
+    fake_vm_free(vm);
+}
+
+static void test_flush_ex_all_format_with_banks(void **s)
+{
+    (void)s;
+    /* the mask still sizes the header; format ALL then means everyone */
+    struct fake_vm *vm = vm_all(3);
+    uint64_t q[5] = { 0x7000, 0, HV_VPSET_FORMAT_ALL, 0x1, 0x1 };
+    assert_int_equal(slow(vm, HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX | VARHEAD(1), q, 5), 0);
+    assert_int_equal(vm->host.flushes[0].vps.bits[0], 0x7);
+    assert_int_equal(slow(vm, HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, q, 5),
+                     HV_STATUS_INVALID_HYPERCALL_INPUT);
+    fake_vm_free(vm);
+}
+
+static void test_ipi_ex_varhead_without_mask(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(4);
+    uint64_t q[4] = { 0x50, HV_VPSET_FORMAT_SPARSE_4K, 0, 0x1 };
+    assert_int_equal(slow(vm, HVCALL_SEND_SYNTHETIC_CLUSTER_IPI_EX | VARHEAD(1), q, 4),
+                     HV_STATUS_INVALID_HYPERCALL_INPUT);
+    q[2] = 0x1;
+    assert_int_equal(slow(vm, HVCALL_SEND_SYNTHETIC_CLUSTER_IPI_EX, q, 4),
+                     HV_STATUS_INVALID_HYPERCALL_INPUT);
+    assert_int_equal(vm->host.nr_ipis, 0);
+    fake_vm_free(vm);
+}
+
+static void test_switch_as_protected_mode(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(2);
+    struct hv_hypercall_regs r = {
+        .control = HVCALL_SWITCH_VIRTUAL_ADDRESS_SPACE | FAST, .input = 0xABC000,
+        .mode = HV_CPU_MODE_PROTECTED,
+    };
+    assert_int_equal(hv_hypercall(&vm->vps[1], &r), HV_HC_COMPLETE);
+    assert_int_equal(r.result, 0);
+    assert_int_equal(vm->host.cr3[1], 0xABC000);
+    assert_int_equal(vm->host.cr3[0], 0);
+    fake_vm_free(vm);
+}
+
+static void test_post_message_passes_only_payload_size(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_messages();
+    put_message(vm, IN, 4, 0, 0x42, 5);
+    uint64_t r;
+    assert_int_equal(fake_hypercall(vm, 1, HVCALL_POST_MESSAGE, IN, 0, &r), HV_HC_COMPLETE);
+    assert_int_equal(r, 0);
+    struct fake_post *p = &vm->host.posts[0];
+    assert_int_equal(p->vp, 1);
+    assert_int_equal(p->message_type, 0x42);
+    assert_int_equal(p->payload_size, 5);
+    static const uint8_t want[5] = { 16, 17, 18, 19, 20 };
+    assert_memory_equal(p->payload, want, 5);
+    fake_vm_free(vm);
+}
+
+static void test_post_message_largest_connection_id(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(1);
+    assert_int_equal(hv_partition_register_connection(&vm->part, 0xFFFFFF, HV_CONNECTION_MESSAGE),
+                     HV_OK);
+    put_message(vm, IN, 0xFFFFFF, 0, 1, 1);
+    assert_int_equal(status_of(vm, HVCALL_POST_MESSAGE, IN, 0), 0);
+    assert_int_equal(vm->host.posts[0].connection_id, 0xFFFFFF);
+    fake_vm_free(vm);
+}
+
+static void test_signal_event_slow_reserved(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_messages();
+    uint64_t q = 0x8000ull << 48 | 0x2001;
+    assert_int_equal(slow(vm, HVCALL_SIGNAL_EVENT, &q, 1), HV_STATUS_INVALID_PARAMETER);
+    assert_int_equal(status_of(vm, HVCALL_SIGNAL_EVENT, fake_hole_gpa(vm), 0),
+                     HV_STATUS_INVALID_ALIGNMENT);
+    assert_int_equal(vm->host.nr_signals, 0);
+    fake_vm_free(vm);
+}
+
 /* ======================================================= misc calls */
 
 static void test_spin_wait_yields(void **s)
@@ -895,6 +1029,15 @@ int main(void)
         cmocka_unit_test(test_register_table_full),
         cmocka_unit_test(test_unregister),
         cmocka_unit_test(test_connections_survive_reset),
+        cmocka_unit_test(test_flush_caller_is_calling_vp),
+        cmocka_unit_test(test_flush_list_rep_start_counts_room_from_start),
+        cmocka_unit_test(test_flush_list_ex_fast_xmm),
+        cmocka_unit_test(test_flush_ex_all_format_with_banks),
+        cmocka_unit_test(test_ipi_ex_varhead_without_mask),
+        cmocka_unit_test(test_switch_as_protected_mode),
+        cmocka_unit_test(test_post_message_passes_only_payload_size),
+        cmocka_unit_test(test_post_message_largest_connection_id),
+        cmocka_unit_test(test_signal_event_slow_reserved),
         cmocka_unit_test(test_spin_wait_yields),
         cmocka_unit_test(test_ext_query_capabilities_slow),
         cmocka_unit_test(test_ext_query_capabilities_rejects_rep_and_varhead),

@@ -270,6 +270,31 @@ static void test_expand_all_64_banks(void **s)
     assert_int_equal(dropped, 32);
 }
 
+
+static void test_parse_huge_avail(void **s)
+{
+    (void)s;
+    struct hv_vpset_view v;
+    uint64_t q[3] = { HV_VPSET_FORMAT_SPARSE_4K, 1ull << 40, 0x9 };
+    /* avail far beyond the banks named: only those are consumed */
+    assert_int_equal(hv_vpset_parse(q, UINT32_MAX, &v), 3);
+    assert_int_equal(v.nr_banks, 1);
+}
+
+static void test_expand_reuses_output(void **s)
+{
+    (void)s;
+    struct hv_vp_set out;
+    uint64_t a[3] = { HV_VPSET_FORMAT_SPARSE_4K, 1ull << 1, 0x3 };
+    uint64_t b[3] = { HV_VPSET_FORMAT_SPARSE_4K, 1ull << 0, 0x4 };
+    expand(a, 3, 256, &out, NULL);
+    assert_true(hv_vpset_has(&out, 64));
+    expand(b, 3, 256, &out, NULL);
+    assert_false(hv_vpset_has(&out, 64));
+    assert_true(hv_vpset_has(&out, 2));
+    assert_int_equal(members(&out), 1);
+}
+
 /* ------------------------------------------------------------ helpers */
 
 static void test_vpset_any_ignores_beyond_nr_vps(void **s)
@@ -381,6 +406,8 @@ int main(void)
         cmocka_unit_test(test_expand_empty_banks),
         cmocka_unit_test(test_expand_bounded_by_nr_banks),
         cmocka_unit_test(test_expand_all_64_banks),
+        cmocka_unit_test(test_parse_huge_avail),
+        cmocka_unit_test(test_expand_reuses_output),
         cmocka_unit_test(test_vpset_any_ignores_beyond_nr_vps),
         cmocka_unit_test(test_vpset_from_mask),
         cmocka_unit_test(test_vpset_all),
