@@ -260,10 +260,10 @@ static enum fetch_result fetch_fast(struct hc_call *c, const struct hv_hypercall
     }
     c->fast_in[0] = regs->input;
     c->fast_in[1] = regs->output;
+    /* Only what the input uses is ever read back (hc_read_reps is bounded
+     * by the rep count), so the XMM part is left alone when unused. */
     if (xmm_in)
         o->xmm_read(p->ctx, c->vp->index, &c->fast_in[2]);
-    else
-        memset(&c->fast_in[2], 0, sizeof(c->fast_in) - 2 * sizeof(c->fast_in[0]));
     memcpy(c->hdr, c->fast_in, s->hdr);
     return FETCH_OK;
 }
