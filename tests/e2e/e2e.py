@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end tests: real guests booted through hvshim-run, their output checked here.
+
+usage: e2e.py TEST [--reference-qemu] [--keep-logs DIR]
+
+Tests (each is one guest boot; see tests/e2e/meson.build):
+  linux-basic     Debian 6.1 guest, 2 vCPUs, all enlightenments, --stats: Hyper-V detected,
+                  TSC-page clocksource, stimer clockevents on every CPU, both CPUs online, PV IPI
+                  and PV TLB-flush hypercalls counted by the VMM, guest clock within 100 ppm of
+                  the host's, poweroff -> status 0
+  linux-panic     the same guest crashes (sysrq c): status 4 and the crash MSR parameters reported
+  linux-noenl     --enlightenments none: the same guest boots as a plain KVM guest, poweroff -> 0
+  rig-smoke       the kvm smoke guest through the nested rig: status and serial pass-through,
+                  --serial file:, --rig-script with HVSHIM_VMM_PID, stderr relay
+  rig-timeout     --timeout ends a rig run with status 124 and a clear message
+
+--reference-qemu runs the Linux tests with QEMU + KVM's own Hyper-V emulation as the VMM inside
+the rig (a cross-check of the checks themselves; needs no hvshim-kvm).
+Environment: HVSHIM_RUN (required), HVSHIM_SMOKE_ELF (rig-smoke), HVSHIM_E2E_MODE (passed to
+hvshim-run --mode, default auto), HVSHIM_E2E_TIMEOUT (seconds per boot, default 900).
+"""
+
+import os
+import re
+import select
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+HV_CLOCKEVENT = "Hyper-V clockevent"
+TSC_PAGE = "hyperv_clocksource_tsc_page"
+MAX_DRIFT_PPM = 100.0
+QEMU_HV_CPU = ("host,kvm=off,hv-relaxed,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-stimer-direct,"
+               "hv-frequencies,hv-ipi,hv-tlbflush,hv-runtime,hv-crash,hv-reset,hv-vapic")
+
+
+class Result:
+    def __init__(self, status, out_lines, err, wall, samples):
+        self.status = status
+        self.out_lines = out_lines      # (host monotonic seconds, text)
+        self.err = err
+        self.wall = wall
+        self.samples = samples          # (host seconds, guest seconds) from HVSHIM-CLK lines
+        self.facts = {}
+        for _, text in out_lines:
+            m = re.search(r"HVSHIM-E2E (\S+?)=(.*)$", text)
+            if m:
+                self.facts[m.group(1)] = m.group(2).strip()
+            elif "HVSHIM-E2E " in text:
+                self.facts[text.split("HVSHIM-E2E ", 1)[1].strip()] = ""
+
+    def text(self):
+        return "\n".join(t for _, t in self.out_lines)
+
+
+class Checker:
+    def __init__(self, name):
+        self.name = name
+        self.failed = []
+
+    def check(self, ok, what, detail=""):
+        mark = "PASS" if ok else "FAIL"
+        print(f"  [{mark}] {what}{': ' + detail if detail else ''}", flush=True)
+        if not ok:
+            self.failed.append(what)
+        return ok
+
+    def done(self):
+        if self.failed:
+            print(f"{self.name}: FAILED ({len(self.failed)}): " + "; ".join(self.failed))
+            return 1
+        print(f"{self.name}: all checks passed")
+        return 0
+
+
+def fail_setup(msg):
+    print(f"e2e: cannot run: {msg}", flush=True)
+    sys.exit(1)
+
+
+def load_assets():
+    builder = os.environ.get("HVSHIM_GUEST_ASSETS") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "guest-assets")
+    r = subprocess.run([builder, "--print"], stdout=subprocess.PIPE, text=True)
+    if r.returncode:
+        fail_setup(f"{builder} failed (status {r.returncode}); run scripts/setup-deps")
+    return dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+
+
+def run(run_args, timeout, stdin=subprocess.DEVNULL, env=None):
+    """Run hvshim-run; stamp each guest line with the host's monotonic clock on arrival."""
+    hvshim_run = os.environ.get("HVSHIM_RUN")
+    if not hvshim_run or not os.path.isfile(hvshim_run):
+        fail_setup("HVSHIM_RUN is not set to the hvshim-run script (run through meson test)")
+    argv = [hvshim_run] + run_args
+    print("e2e: " + " ".join(shlex.quote(a) for a in argv), flush=True)
+    errf = tempfile.TemporaryFile()
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=errf, env=env)
+    lines, samples, buf = [], [], b""
+    fd = p.stdout.fileno()
+    deadline = t0 + timeout + 60     # hvshim-run has its own --timeout; this is a backstop
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            p.kill()
+            lines.append((time.monotonic(), "e2e: hvshim-run did not finish; killed"))
+            break
+        r, _, _ = select.select([fd], [], [], min(left, 5))
+        if not r:
+            continue
+        data = os.read(fd, 65536)
+        now = time.monotonic()
+        if not data:
+            break
+        buf += data
+        while b"\n" in buf:
+            raw, buf = buf.split(b"\n", 1)
+            text = raw.decode(errors="replace").rstrip("\r")
+            lines.append((now, text))
+            m = re.search(r"HVSHIM-CLK (\d+)", text)
+            if m:
+                samples.append((now, int(m.group(1)) / 1e9))
+    if buf:
+        lines.append((time.monotonic(), buf.decode(errors="replace")))
+    status = p.wait()
+    wall = time.monotonic() - t0
+    errf.seek(0)
+    err = errf.read().decode(errors="replace")
+    for _, text in lines:
+        if not text.startswith("HVSHIM-CLK"):
+            print("  guest| " + text, flush=True)
+    for text in err.splitlines():
+        print("  stderr| " + text, flush=True)
+    print(f"e2e: hvshim-run exit status {status}, {wall:.1f} s", flush=True)
+    return Result(status, lines, err, wall, samples)
+
+
+def clock_drift_ppm(samples):
+    """Rate difference guest vs host, in ppm, from (host_s, guest_s) pairs.
+
+    Each sample is the guest clock read just before its line left the guest; it reaches us later
+    by a variable, never negative, delay. So offset = host - guest is the true offset plus
+    that delay; the minimum offset in a window is the least delayed sample. A line through the
+    per-window minima of four windows gives the drift without the relay's jitter."""
+    if len(samples) < 8:
+        return None, "too few clock samples"
+    g0 = samples[0][1]
+    span = samples[-1][1] - g0
+    if span < 5:
+        return None, f"clock samples span only {span:.1f} s"
+    windows = 4
+    points = []
+    for w in range(windows):
+        lo, hi = g0 + span * w / windows, g0 + span * (w + 1) / windows
+        win = [(h - g, g) for h, g in samples if lo <= g <= hi]
+        if win:
+            off, g = min(win)
+            points.append((g, off))
+    n = len(points)
+    mg = sum(g for g, _ in points) / n
+    mo = sum(o for _, o in points) / n
+    den = sum((g - mg) ** 2 for g, _ in points)
+    slope = sum((g - mg) * (o - mo) for g, o in points) / den
+    resid = max(abs(o - (mo + slope * (g - mg))) for g, o in points)
+    # offset grows by slope per guest second: host runs (1 + slope) times as fast as the guest
+    return slope * 1e6, (f"{len(samples)} samples over {span:.1f} s guest time, "
+                         f"fit residual {resid * 1e3:.2f} ms")
+
+
+def vmm_hypercalls(err):
+    m = re.search(r"hypercalls by code:(.*)", err)
+    if not m:
+        return None
+    counts = {}
+    for code, n in re.findall(r"(0x[0-9a-fA-F]+|\d+)=(\d+)", m.group(1)):
+        counts[int(code, 0)] = int(n)
+    return counts
+
+
+def linux_args(assets, test, enlightenments=None, reference_qemu=False, extra_append=""):
+    append = f"console=ttyS0 hvshim.test={test} {extra_append}".strip()
+    if reference_qemu:
+        return ["--vmm", "/usr/bin/qemu-system-x86_64", "--rig-file", "/usr/share/qemu",
+                "--rig-file", "/usr/share/seabios", "--",
+                "-L", "/usr/share/seabios", "-L", "/usr/share/qemu", "-accel", "kvm",
+                "-cpu", QEMU_HV_CPU if enlightenments != "none" else "host",
+                "-m", "1024", "-smp", "2", "-nodefaults", "-no-user-config", "-display", "none",
+                "-serial", "stdio", "-no-reboot",
+                "-kernel", assets["KERNEL"], "-initrd", assets["INITRD"], "-append", append]
+    args = ["--", "--kernel", assets["KERNEL"], "--initrd", assets["INITRD"], "--smp", "2",
+            "--mem", "1G", "--append", append, "--stats"]
+    if enlightenments:
+        args += ["--enlightenments", enlightenments]
+    return args
+
+
+def common_args(timeout):
+    mode = os.environ.get("HVSHIM_E2E_MODE", "auto")
+    return [f"--mode={mode}", "--timeout", str(timeout)]
+
+
+def test_linux_basic(opts):
+    c = Checker("linux-basic")
+    assets = load_assets()
+    r = run(common_args(opts.timeout) + linux_args(assets, "basic",
+                                                   reference_qemu=opts.reference_qemu),
+            opts.timeout)
+    f = r.facts
+    c.check(r.status == 0, "poweroff ends the host with status 0", f"status {r.status}")
+    c.check("done" in f, "guest /init ran to the end")
+    init = re.search(r"HVSHIM-E2E init uptime=([\d.]+)", r.text())
+    if init:
+        print(f"  [INFO] guest /init started at {init.group(1)} s guest uptime")
+    c.check(f.get("hyperv_detected") == "1", "dmesg: Hypervisor detected: Microsoft Hyper-V",
+            f"hyperv_detected={f.get('hyperv_detected')}, kvm_detected={f.get('kvm_detected')}")
+    c.check(f.get("clocksource") == TSC_PAGE, f"current clocksource is {TSC_PAGE}",
+            f"{f.get('clocksource')}")
+    ces = {k: v for k, v in f.items() if re.fullmatch(r"clockevent\d+", k)}
+    c.check(f.get("clockevent0") == HV_CLOCKEVENT and
+            all(v == HV_CLOCKEVENT for v in ces.values()) and len(ces) >= 2,
+            f"clockevent devices are the Hyper-V stimer ({HV_CLOCKEVENT})",
+            ", ".join(f"{k}={v}" for k, v in sorted(ces.items())) or "none reported")
+    c.check(f.get("cpus_online") == "0-1" and f.get("nproc") == "2", "both CPUs online",
+            f"online={f.get('cpus_online')} nproc={f.get('nproc')}")
+    if opts.reference_qemu:
+        print("  [INFO] reference QEMU: no hvshim-kvm --stats to check")
+    else:
+        hc = vmm_hypercalls(r.err)
+        c.check(hc is not None, "hvshim-kvm --stats printed hypercall counts")
+        hc = hc or {}
+        c.check(hc.get(0x0B, 0) + hc.get(0x15, 0) > 0, "PV IPI hypercalls ran (SendSyntheticClusterIpi)",
+                f"0xb={hc.get(0x0B, 0)} 0x15={hc.get(0x15, 0)}")
+        flush = sum(hc.get(x, 0) for x in (0x02, 0x03, 0x13, 0x14))
+        c.check(flush > 0, "PV TLB-flush hypercalls ran (FlushVirtualAddressSpace/List[Ex])",
+                " ".join(f"{x:#x}={hc.get(x, 0)}" for x in (0x02, 0x03, 0x13, 0x14)))
+    ppm, detail = clock_drift_ppm(r.samples)
+    c.check(ppm is not None and abs(ppm) <= MAX_DRIFT_PPM,
+            f"guest and host clocks agree within {MAX_DRIFT_PPM:g} ppm",
+            (f"{ppm:+.1f} ppm, " if ppm is not None else "") + detail)
+    return c.done()
+
+
+def test_linux_panic(opts):
+    c = Checker("linux-panic")
+    assets = load_assets()
+    r = run(common_args(opts.timeout) + linux_args(assets, "panic",
+                                                   reference_qemu=opts.reference_qemu),
+            opts.timeout)
+    c.check("panic-now" in r.facts, "guest reached the crash trigger")
+    c.check("panic-returned" not in r.facts, "the guest really crashed")
+    if opts.reference_qemu:
+        print("  [INFO] reference QEMU reports crashes its own way; status and P0-P4 not checked")
+        return c.done()
+    c.check(r.status == 4, "guest crash ends the host with status 4", f"status {r.status}")
+    m = re.search(r"hvshim: guest crash: P0=(0x[0-9a-fA-F]+) P1=(0x[0-9a-fA-F]+) "
+                  r"P2=(0x[0-9a-fA-F]+) P3=(0x[0-9a-fA-F]+) P4=(0x[0-9a-fA-F]+)", r.err)
+    if c.check(m is not None, "crash reported with the five crash MSR parameters",
+               m.group(0) if m else "no 'hvshim: guest crash:' line on stderr"):
+        p = [int(x, 16) for x in m.groups()]
+        # Linux 6.1: P0 error code, P1 guest OS ID, P2 RIP, P3 RAX, P4 RSP (linux-guest.md §6);
+        # with the kmsg dumper (CRASH_CTL bit 62) P3/P4 are the log page GPA and its length.
+        c.check(p[1] >> 48 == 0x8100, "P1 is the guest OS ID Linux wrote (0x8100...)",
+                f"{p[1]:#x}")
+        c.check(p[2] >> 47 == 0x1FFFF or p[2] == 0, "P2 is a kernel address (RIP) or 0 (message form)",
+                f"{p[2]:#x}")
+    return c.done()
+
+
+def test_linux_noenl(opts):
+    c = Checker("linux-noenl")
+    assets = load_assets()
+    r = run(common_args(opts.timeout) + linux_args(assets, "basic", enlightenments="none",
+                                                   reference_qemu=opts.reference_qemu,
+                                                   extra_append="hvshim.clk_secs=0"),
+            opts.timeout)
+    f = r.facts
+    c.check(r.status == 0, "poweroff ends the host with status 0", f"status {r.status}")
+    c.check("done" in f, "guest /init ran to the end")
+    c.check(f.get("hyperv_detected") == "0", "no Hyper-V detected",
+            f"hyperv_detected={f.get('hyperv_detected')}")
+    c.check(bool(f.get("clocksource")) and "hyperv" not in f.get("clocksource", ""),
+            "a non-Hyper-V clocksource", f"{f.get('clocksource')}")
+    c.check(f.get("cpus_online") == "0-1", "both CPUs online", f"{f.get('cpus_online')}")
+    if not opts.reference_qemu:
+        hc = vmm_hypercalls(r.err) or {}
+        c.check(sum(hc.values()) == 0, "no hypercalls reached the VMM", str(hc))
+    return c.done()
+
+
+def smoke_elf():
+    p = os.environ.get("HVSHIM_SMOKE_ELF")
+    if not p or not os.path.isfile(p):
+        fail_setup("HVSHIM_SMOKE_ELF is not set to the kvm smoke guest")
+    return p
+
+
+def test_rig_smoke(opts):
+    c = Checker("rig-smoke")
+    elf = smoke_elf()
+    with tempfile.TemporaryDirectory() as d:
+        script = os.path.join(d, "probe.sh")
+        marker = os.path.join(d, "from-host.txt")
+        with open(marker, "w") as f:
+            f.write("rig-file content 7d1f\n")
+        with open(script, "w") as f:
+            f.write('echo "rig-script: vmm pid ${HVSHIM_VMM_PID:-none}"\n'
+                    f'cat {shlex.quote(marker)}\n'
+                    'kill -0 "$HVSHIM_VMM_PID" && echo "rig-script: vmm alive"\n')
+        serial_out = os.path.join(d, "serial.txt")
+        r = run(common_args(opts.timeout) + ["--rig-script", script, "--rig-file", marker, "--",
+                                             "--kernel", elf, "--append", "test=boot",
+                                             "--serial", f"file:{serial_out}"],
+                opts.timeout)
+        serial = open(serial_out, errors="replace").read() if os.path.exists(serial_out) else ""
+    c.check(r.status == 33, "debug-exit status passes through ((16 << 1) | 1 = 33)",
+            f"status {r.status}")
+    c.check("SMOKE boot PASS" in serial, "--serial file: receives the guest's COM1",
+            f"{len(serial)} bytes")
+    c.check(not any("SMOKE" in t for _, t in r.out_lines), "stdout stays empty with --serial file:")
+    c.check(re.search(r"hvshim-run: mode=(rig|direct) \(", r.err) is not None,
+            "hvshim-run says which mode it used")
+    c.check(re.search(r"rig-script: vmm pid \d+", r.err) is not None,
+            "rig script ran with HVSHIM_VMM_PID")
+    c.check("rig-file content 7d1f" in r.err, "--rig-file is readable next to the VMM")
+    return c.done()
+
+
+def test_rig_timeout(opts):
+    c = Checker("rig-timeout")
+    elf = smoke_elf()
+    t0 = time.monotonic()
+    # 2 s is shorter than any L1 boot (or a guest that waits for input in direct mode).
+    r = run(["--mode=rig", "--timeout", "2", "--", "--kernel", elf, "--append", "test=boot"], 60)
+    took = time.monotonic() - t0
+    c.check(r.status == 124, "timeout gives status 124", f"status {r.status}")
+    c.check("timeout after 2 s" in r.err, "timeout is reported clearly")
+    c.check(took < 30, "everything is killed promptly", f"{took:.1f} s")
+    return c.done()
+
+
+TESTS = {
+    "linux-basic": test_linux_basic,
+    "linux-panic": test_linux_panic,
+    "linux-noenl": test_linux_noenl,
+    "rig-smoke": test_rig_smoke,
+    "rig-timeout": test_rig_timeout,
+}
+
+
+class Opts:
+    reference_qemu = False
+    timeout = float(os.environ.get("HVSHIM_E2E_TIMEOUT", "900"))
+
+
+def main(argv):
+    opts = Opts()
+    names = []
+    for a in argv:
+        if a == "--reference-qemu":
+            opts.reference_qemu = True
+        elif a in TESTS:
+            names.append(a)
+        else:
+            print(__doc__)
+            return 2
+    if len(names) != 1:
+        print(__doc__)
+        return 2
+    return TESTS[names[0]](opts)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
