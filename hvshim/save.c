@@ -302,7 +302,7 @@ long hv_vp_save(struct hv_vp *vp, void *buf, size_t len)
     w64(&w, vp->simp);
     for (unsigned i = 0; i < HV_SINT_COUNT; i++)
         w64(&w, vp->sint[i]);
-    w64(&w, vp->eom_wanted);
+    w64(&w, vp->eom_wanted | (uint64_t)vp->post_waiters << 16);
     for (unsigned i = 0; i < HV_STIMER_COUNT; i++) {
         const struct hv_stimer *t = &vp->stimer[i];
         w64(&w, t->config);
@@ -349,7 +349,7 @@ static int validate_vp(const struct hv_vp *vp, const uint8_t *d, size_t n)
     for (unsigned i = 0; i < HV_SINT_COUNT; i++)
         if (!sint_value_ok(r64(&r)))
             return HV_ERR_CORRUPT;
-    if (r64(&r) > 0xFFFF)
+    if (r64(&r) > 0xFFFFFFFFull)   /* eom_wanted | post_waiters << 16 */
         return HV_ERR_CORRUPT;
     for (unsigned i = 0; i < HV_STIMER_COUNT; i++) {
         uint64_t config = r64(&r);
@@ -418,7 +418,9 @@ int hv_vp_load(struct hv_vp *vp, const void *buf, size_t len)
     vp->simp = r64(&r);
     for (unsigned i = 0; i < HV_SINT_COUNT; i++)
         vp->sint[i] = r64(&r);
-    vp->eom_wanted = (uint16_t)r64(&r);
+    uint64_t waits = r64(&r);
+    vp->eom_wanted = (uint16_t)waits;
+    vp->post_waiters = (uint16_t)(waits >> 16);
     for (unsigned i = 0; i < HV_STIMER_COUNT; i++) {
         struct hv_stimer *t = &vp->stimer[i];
         t->config = r64(&r);

@@ -99,7 +99,6 @@ static const struct bit_case cases[] = {
     { HV_F_VP_INDEX, 0, 0x40000003, HV_PRIV_VP_INDEX },
     { HV_F_RESET, 0, 0x40000003, HV_PRIV_RESET },
     { HV_F_REFERENCE_TSC, 0, 0x40000003, HV_PRIV_REFERENCE_TSC },
-    { HV_F_FREQ, 0, 0x40000003, HV_PRIV_FREQUENCY_MSRS },
     { HV_F_REENLIGHTENMENT, 0, 0x40000003, HV_PRIV_REENLIGHTENMENT },
     { HV_F_TSC_INVARIANT, 0, 0x40000003, HV_PRIV_TSC_INVARIANT },
     { HV_F_POST_MESSAGES, 1, 0x40000003, HV_PRIV_POST_MESSAGES },
@@ -176,6 +175,23 @@ static void test_guest_idle_bits(void **s)
     leaf(vm, 0x40000003, r);
     assert_true(r[0] & HV_PRIV_GUEST_IDLE);
     assert_true(r[3] & HV_FEAT_GUEST_IDLE_STATE);
+    fake_vm_free(vm);
+}
+
+static void test_freq_bits(void **s)
+{
+    (void)s;
+    /* Linux uses the frequency MSRs only with both bits set. */
+    struct fake_vm *vm = fake_vm_new(HV_FEATURE_BIT(HV_F_HYPERCALL) | HV_FEATURE_BIT(HV_F_FREQ), 1);
+    uint32_t r[4];
+    leaf(vm, 0x40000003, r);
+    assert_true(r[0] & HV_PRIV_FREQUENCY_MSRS);
+    assert_true(r[3] & HV_FEAT_FREQUENCY_MSRS);
+    fake_vm_free(vm);
+    vm = fake_vm_new(HV_FEATURE_BIT(HV_F_HYPERCALL), 1);
+    leaf(vm, 0x40000003, r);
+    assert_false(r[0] & HV_PRIV_FREQUENCY_MSRS);
+    assert_false(r[3] & HV_FEAT_FREQUENCY_MSRS);
     fake_vm_free(vm);
 }
 
@@ -286,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_base_bits),
         cmocka_unit_test(test_never_partition_id_or_cpu_management),
         cmocka_unit_test(test_guest_idle_bits),
+        cmocka_unit_test(test_freq_bits),
         cmocka_unit_test(test_apic_msrs_hint_and_privilege),
         cmocka_unit_test(test_host_without_apic_ops_hides_apic),
         cmocka_unit_test(test_spin_retries),
