@@ -314,6 +314,7 @@ int main(int argc, char **argv)
     debug_exit_init(vm);
     fw_cfg_init(vm);
     pm_init(vm);
+    rtc_init(vm);
 
     /* The timer thread must not take the kick signal either. */
     sigset_t set, old;

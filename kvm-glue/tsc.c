@@ -9,15 +9,32 @@
 #include <errno.h>
 #include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kvm-glue/vmm.h"
 
 #define CALIBRATE_NS 100000000ull
 
+/* KVM_GET_TSC_KHZ is a vCPU ioctl: ask a throwaway VM before ours exists
+ * (the partition needs the frequency before vCPUs get their CPUID). */
+static uint64_t kvm_tsc_khz(struct vmm *vm)
+{
+    int khz = -1;
+    int vmfd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+    if (vmfd >= 0) {
+        int cpu = ioctl(vmfd, KVM_CREATE_VCPU, 0ul);
+        if (cpu >= 0) {
+            khz = ioctl(cpu, KVM_GET_TSC_KHZ, 0);
+            close(cpu);
+        }
+        close(vmfd);
+    }
+    return khz > 0 ? (uint64_t)khz : 0;
+}
+
 void vmm_tsc_calibrate(struct vmm *vm)
 {
-    int khz = ioctl(vm->kvm_fd, KVM_GET_TSC_KHZ, 0);
-    vm->tsc_khz_kvm = khz > 0 ? (uint64_t)khz : 0;
+    vm->tsc_khz_kvm = kvm_tsc_khz(vm);
 
     /* Bracket each clock read with TSC reads and keep the tightest pair,
      * so preemption between the two reads does not skew the result. */

@@ -366,6 +366,7 @@ void serial_shutdown(struct vmm *vm);
 void debug_exit_init(struct vmm *vm);
 void fw_cfg_init(struct vmm *vm);
 void pm_init(struct vmm *vm);
+void rtc_init(struct vmm *vm);
 
 /* stats.c */
 void vmm_stats_print(struct vmm *vm, uint64_t wall_ns);
