@@ -133,12 +133,22 @@ struct vh *vh_create(uint32_t nr_vps, uint32_t max_version)
     return vh_create_cfg(&cfg);
 }
 
+void vh_new_server(struct vh *h)
+{
+    vmbus_server_destroy(h->srv);
+    assert_int_equal(h->nconns, 0);
+    h->srv = vmbus_server_create(&h->cfg, &vh_host, h, &h->view.view);
+    assert_non_null(h->srv);
+}
+
 void vh_destroy(struct vh *h)
 {
     vmbus_server_destroy(h->srv);
     /* The server gives back every connection it registered. */
     assert_int_equal(h->nconns, 0);
     assert_int_equal(h->view.stitched_maps, 0);
+    for (uint32_t i = 0; i < h->nechos; i++)
+        free(h->echos[i]);
     munmap(h->low, VH_LOW_SIZE);
     munmap(h->high, VH_HIGH_SIZE);
     close(h->memfd);
@@ -687,8 +697,10 @@ const struct vmbus_device_ops vh_echo_ops = {
 struct vh_echo *vh_add_echo(struct vh *h, const char *if_type, const char *instance,
                             uint16_t sub_index, bool monitor)
 {
-    /* Owned by the test (freed with the process); destroy only counts. */
+    /* Owned by the harness (tests look at it after the server let go). */
     struct vh_echo *e = calloc(1, sizeof(*e));
+    assert_true(h->nechos < 64);
+    h->echos[h->nechos++] = e;
     struct vmbus_offer offer = {
         .sub_channel_index = sub_index,
         .use_monitor = monitor,

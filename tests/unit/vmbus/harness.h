@@ -59,6 +59,9 @@ struct vh {
     char last_log[320];
     bool verbose;
 
+    struct vh_echo *echos[64];     /* freed with the harness */
+    uint32_t nechos;
+
     uint64_t next_page;            /* bump allocator in low RAM */
     uint64_t monitor1, monitor2;   /* guest monitor pages (GPAs) */
     uint32_t msg_conn;             /* connection the guest posts on */
@@ -69,6 +72,9 @@ struct vh *vh_create(uint32_t nr_vps, uint32_t max_version);
 /* Create a harness whose server is configured by cfg. */
 struct vh *vh_create_cfg(const struct vmbus_server_config *cfg);
 void vh_destroy(struct vh *h);
+/* Replace the server by a fresh one on the same guest memory (the old one
+ * is destroyed; its devices get destroy()). For save/restore tests. */
+void vh_new_server(struct vh *h);
 
 /* Guest memory */
 uint8_t *vh_ptr(struct vh *h, uint64_t gpa);
