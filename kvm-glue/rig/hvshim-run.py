@@ -511,7 +511,8 @@ class Rig:
         self.exit_vmm = None
         self.exit_script = None
         self.failure = None
-        self.t0 = time.monotonic()
+        self.t_start = time.monotonic()     # --timeout counts from here
+        self.t0 = self.t_start              # QEMU start, once it runs
 
     # --- building the L1 initramfs --------------------------------------------------------------
     def vmm_segment(self, vmm):
@@ -623,10 +624,13 @@ class Rig:
                                      start_new_session=True)
         conns = {}
         for name, s in socks.items():
-            s.settimeout(30)
+            s.settimeout(30 if o.timeout is None else
+                         max(1.0, min(30.0, self.t_start + o.timeout - time.monotonic())))
             try:
                 conns[name], _ = s.accept()
             except socket.timeout:
+                if o.timeout is not None and time.monotonic() >= self.t_start + o.timeout:
+                    return self.timed_out()
                 raise RigFailure("QEMU did not connect its serial ports: " +
                                  self.qemu_stderr(qerr)) from None
             s.close()
@@ -658,7 +662,7 @@ class Rig:
                 sel.register(stdin_fd, selectors.EVENT_READ, "stdin")
             except (OSError, ValueError):
                 pass
-        deadline = None if o.timeout is None else self.t0 + o.timeout
+        deadline = None if o.timeout is None else self.t_start + o.timeout
         exit_grace = None       # after the exit line, wait this long for QEMU to finish
         line = bytearray()
         to_guest = bytearray()
@@ -805,7 +809,8 @@ class Rig:
                 parts.append(f"{label} {host:.1f} s (L1 uptime {up:.1f})")
         if "vmm-start" in self.marks and "vmm-exit" in self.marks:
             parts.append(f"VMM ran {self.marks['vmm-exit'][0] - self.marks['vmm-start'][0]:.1f} s")
-        parts.append(f"total {time.monotonic() - self.t0:.1f} s")
+        parts.append(f"preparation {self.t0 - self.t_start:.1f} s")
+        parts.append(f"total {time.monotonic() - self.t_start:.1f} s")
         note("rig timing: " + ", ".join(parts))
 
     def result(self, qerr):
