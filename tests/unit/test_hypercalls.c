@@ -938,6 +938,70 @@ static void test_signal_event_slow_reserved(void **s)
     fake_vm_free(vm);
 }
 
+
+static void test_ipi_ex_fast_too_long(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(4);
+    /* 24 bytes fixed + 12 banks = 120 bytes: beyond RDX, R8 and XMM0-5 */
+    vm->host.xmm[0][0] = 0xFFF;
+    assert_int_equal(status_of(vm, HVCALL_SEND_SYNTHETIC_CLUSTER_IPI_EX | FAST | VARHEAD(12), 0x40,
+                               HV_VPSET_FORMAT_SPARSE_4K), HV_STATUS_INVALID_HYPERCALL_INPUT);
+    assert_int_equal(vm->host.nr_ipis, 0);
+    fake_vm_free(vm);
+}
+
+static void test_signal_event_on_dual_connection(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_messages();
+    assert_int_equal(hv_partition_register_connection(&vm->part, 4, HV_CONNECTION_EVENT), HV_OK);
+    assert_int_equal(status_of(vm, HVCALL_SIGNAL_EVENT | FAST, 9ull << 32 | 4, 0), 0);
+    assert_int_equal(vm->host.signals[0].connection_id, 4);
+    assert_int_equal(vm->host.signals[0].flag, 9);
+    fake_vm_free(vm);
+}
+
+static void test_spin_wait_form(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(2);
+    assert_int_equal(status_of(vm, HVCALL_NOTIFY_LONG_SPIN_WAIT | FAST | REPS(1), 1, 0),
+                     HV_STATUS_INVALID_HYPERCALL_INPUT);
+    assert_int_equal(status_of(vm, HVCALL_NOTIFY_LONG_SPIN_WAIT | FAST | VARHEAD(1), 1, 0),
+                     HV_STATUS_INVALID_HYPERCALL_INPUT);
+    assert_int_equal(vm->host.yields[0], 0);
+    fake_vm_free(vm);
+}
+
+static void test_switch_as_slow_placement(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(2);
+    assert_int_equal(status_of(vm, HVCALL_SWITCH_VIRTUAL_ADDRESS_SPACE, IN + 2, 0),
+                     HV_STATUS_INVALID_ALIGNMENT);
+    assert_int_equal(status_of(vm, HVCALL_SWITCH_VIRTUAL_ADDRESS_SPACE, fake_hole_gpa(vm), 0),
+                     HV_STATUS_INVALID_ALIGNMENT);
+    assert_int_equal(vm->host.cr3[0], 0);
+    fake_vm_free(vm);
+}
+
+static void test_flush_space_ignores_rep_elements_it_has_none(void **s)
+{
+    (void)s;
+    /* a Space flush is simple: its input is the 24-byte header only, so a
+     * header ending at the page end is fine whatever follows */
+    struct fake_vm *vm = vm_all(2);
+    uint64_t gpa = fake_hole_gpa(vm) - 24;
+    uint64_t q[3] = { 0x7000, 0, 1 };
+    fake_write(vm, gpa, q, sizeof(q));
+    assert_int_equal(status_of(vm, HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, gpa, 0), 0);
+    assert_int_equal(status_of(vm, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST | REPS(1), gpa, 0),
+                     HV_STATUS_INVALID_ALIGNMENT);
+    assert_int_equal(vm->host.nr_flushes, 1);
+    fake_vm_free(vm);
+}
+
 /* ======================================================= misc calls */
 
 static void test_spin_wait_yields(void **s)
@@ -1038,6 +1102,11 @@ int main(void)
         cmocka_unit_test(test_post_message_passes_only_payload_size),
         cmocka_unit_test(test_post_message_largest_connection_id),
         cmocka_unit_test(test_signal_event_slow_reserved),
+        cmocka_unit_test(test_ipi_ex_fast_too_long),
+        cmocka_unit_test(test_signal_event_on_dual_connection),
+        cmocka_unit_test(test_spin_wait_form),
+        cmocka_unit_test(test_switch_as_slow_placement),
+        cmocka_unit_test(test_flush_space_ignores_rep_elements_it_has_none),
         cmocka_unit_test(test_spin_wait_yields),
         cmocka_unit_test(test_ext_query_capabilities_slow),
         cmocka_unit_test(test_ext_query_capabilities_rejects_rep_and_varhead),
