@@ -217,7 +217,6 @@ static void alloc_ram(struct vmm *vm)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (vm->ram == MAP_FAILED)
         usage_error("--mem: cannot map %" PRIu64 " MiB: %s", vm->ram_size >> 20, strerror(errno));
-    madvise(vm->ram, vm->ram_size, MADV_MERGEABLE);
 }
 
 static void init_vcpus(struct vmm *vm)

@@ -3,7 +3,9 @@
 # Runs hvshim-kvm once and checks its exit status and output.
 #   run-smoke.sh HVSHIM_KVM SMOKE_ELF STATUS REGEX ARGS...
 # STATUS "cli": a command-line error is expected: status 2, exactly one
-# line on stderr, matching REGEX. Skips (77) when /dev/kvm is unusable.
+# line on stderr, matching REGEX. STATUS "reboots": the guest keeps
+# rebooting; after 3 s at least 3 boots must have printed REGEX.
+# Skips (77) when /dev/kvm is unusable.
 set -u
 kvm=$1 elf=$2 want=$3 regex=$4
 shift 4
@@ -19,7 +21,9 @@ if [ "$want" != cli ]; then
     fi
 fi
 
-timeout 50 "$kvm" "$@" </dev/null >"$out" 2>"$err"
+limit=50
+[ "$want" = reboots ] && limit=3
+timeout "$limit" "$kvm" "$@" </dev/null >"$out" 2>"$err"
 status=$?
 echo "--- stdout"; cat "$out"; echo "--- stderr"; cat "$err"; echo "--- status $status"
 
@@ -36,6 +40,12 @@ fi
 if grep -q "cannot open /dev/kvm\|lacks KVM_CAP" "$err"; then
     echo "SKIP: $(cat "$err")"
     exit 77
+fi
+if [ "$want" = reboots ]; then
+    n=$(cat "$out" "$err" | grep -Ec -e "$regex")
+    echo "--- $n boots"
+    [ "$n" -ge 3 ] || { echo "FAIL: fewer than 3 boots matched '$regex'"; exit 1; }
+    exit 0
 fi
 if [ "$status" -eq 37 ] && [ "$want" -ne 37 ]; then
     echo "SKIP: the guest reports this host cannot exercise the test (see above)"

@@ -6,7 +6,7 @@
  * 0x11 (35) = fail, anything else is the test's own code.
  *
  * Tests: boot, fwcfg, exit, hypercall, msrgp, smp, tlbflush, autoeoi,
- * crash, poweroff, reset, bench.
+ * crash, poweroff, reset, rtc, bench.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -719,6 +719,28 @@ static void test_reset(void)
     fail("reset", "still running", 0, 0);
 }
 
+/* --------------------------------------------------------------- rtc */
+
+static u8 cmos(u8 idx)
+{
+    outb(0x70, idx);
+    return inb(0x71);
+}
+
+static void test_rtc(void)
+{
+    if (cmos(0x0A) & 0x80)
+        fail("rtc", "update in progress never clears", cmos(0x0A), 0);
+    if (!(cmos(0x0B) & 0x04))
+        fail("rtc", "not in binary mode", cmos(0x0B), 0);
+    u64 year = (u64)cmos(0x32) * 100 + cmos(0x09), mon = cmos(0x08), day = cmos(0x07);
+    u64 h = cmos(0x04), m = cmos(0x02), sec = cmos(0x00);
+    pr("rtc: %u-%u-%u %u:%u:%u UTC\n", year, mon, day, h, m, sec);
+    if (year < 2024 || mon < 1 || mon > 12 || day < 1 || day > 31 || h > 23 || m > 59 || sec > 60)
+        fail("rtc", "implausible date", year, mon);
+    pass("rtc");
+}
+
 /* ------------------------------------------------------------- bench */
 
 static void test_bench(void)
@@ -816,5 +838,7 @@ void smoke_main(u32 magic, u32 info_addr)
         test_reset();
     if (is(test, "bench"))
         test_bench();
+    if (is(test, "rtc"))
+        test_rtc();
     fail(test, "unknown test", 0, 0);
 }
