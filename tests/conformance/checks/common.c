@@ -221,6 +221,64 @@ void rescue_end(void)
     run_wait(1, 3000000);
 }
 
+/* --------------------------------------------- message-mode receiving */
+
+struct msg_log msg_logs[MAX_CPUS];
+static struct {
+    unsigned sint;
+    enum msg_mode mode;
+    bool auto_eoi;
+} rx[MAX_CPUS];
+
+static void msg_hook(struct cpu *c, unsigned vector)
+{
+    struct msg_log *log = &msg_logs[c->index];
+    struct hv_message *m = sim_slot(c->index, rx[c->index].sint);
+    bool in_service = apic_isr_set(vector);
+    if (m->type == HV_MSG_NONE) {
+        log->empty++;
+    } else if (log->n < MSG_LOG_MAX) {
+        struct msg_seen *e = &log->e[log->n];
+        const struct hv_timer_payload *tp = (const struct hv_timer_payload *)m->payload;
+        e->type = m->type;
+        e->payload_size = m->payload_size;
+        e->flags = m->flags;
+        e->timer = tp->timer_index;
+        e->expiration = tp->expiration_time;
+        e->delivery = tp->delivery_time;
+        e->seen = ref_now();
+        e->in_service = in_service;
+        if (rx[c->index].mode != MSG_LEAVE)
+            slot_free(m, rx[c->index].mode == MSG_CONSUME);
+        __atomic_store_n(&log->n, log->n + 1, __ATOMIC_RELEASE);
+    }
+    if (!rx[c->index].auto_eoi)
+        apic_eoi();
+}
+
+int msg_receive(unsigned sint, unsigned vector, uint64_t sint_flags, enum msg_mode mode)
+{
+    unsigned cpu = this_cpu()->index;
+    memset(&msg_logs[cpu], 0, sizeof(msg_logs[cpu]));
+    rx[cpu].sint = sint;
+    rx[cpu].mode = mode;
+    rx[cpu].auto_eoi = sint_flags & HV_SINT_AUTO_EOI;
+    irq_set_hook(vector, msg_hook, IRQ_NO_EOI);
+    synic_on();
+    return sint_set(sint, vector, sint_flags);
+}
+
+bool msg_wait(unsigned cpu, uint32_t n, uint64_t timeout_us)
+{
+    deadline_t d = deadline_us(timeout_us);
+    while (__atomic_load_n(&msg_logs[cpu].n, __ATOMIC_ACQUIRE) < n) {
+        if (deadline_passed(d))
+            return false;
+        cpu_relax();
+    }
+    return true;
+}
+
 /* ------------------------------------------------------------- cleanup */
 
 static void quiesce_here(void *arg)

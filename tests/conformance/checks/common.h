@@ -68,6 +68,43 @@ void hv_state_dirty(void);
 uint64_t gpa_unbacked(void);
 uint64_t gpa_beyond(void);
 
+/* --------------------------------------------- message-mode receiving */
+
+/* What a SINT handler saw, one entry per delivered message. */
+struct msg_seen {
+    uint32_t type;
+    uint8_t payload_size;
+    uint8_t flags;
+    uint32_t timer;             /* timer messages: payload timer index */
+    uint64_t expiration;
+    uint64_t delivery;
+    uint64_t seen;              /* TIME_REF_COUNT in the handler */
+    bool in_service;            /* vector's ISR bit inside the handler */
+};
+
+#define MSG_LOG_MAX 256
+struct msg_log {
+    volatile uint32_t n;        /* messages consumed */
+    volatile uint32_t empty;    /* interrupts that found the slot empty */
+    struct msg_seen e[MSG_LOG_MAX];
+};
+
+/* Handler behaviour, per CPU. */
+enum msg_mode {
+    MSG_CONSUME,                /* copy, free the slot, EOM if pending */
+    MSG_CONSUME_NO_EOM,         /* copy, free the slot, no EOM (EOI only) */
+    MSG_LEAVE,                  /* only record; leave the slot occupied */
+};
+
+extern struct msg_log msg_logs[MAX_CPUS];
+
+/* Starts receiving on the calling CPU: SynIC on, SINTn -> vector with the
+ * given flags (masked/auto-EOI/polling), handler installed. The handler
+ * EOIs unless the SINT is AutoEOI. Returns the SINT write's fault or -1. */
+int msg_receive(unsigned sint, unsigned vector, uint64_t sint_flags, enum msg_mode mode);
+/* Waits until the calling-or-other CPU's log holds at least n entries. */
+bool msg_wait(unsigned cpu, uint32_t n, uint64_t timeout_us);
+
 /* NMI rescue for steps that might block this CPU in the host for good
  * (an idle that never wakes): CPU 1 sends an NMI after timeout_us unless
  * rescue_end() came first, and the check is then abandoned. Returns false

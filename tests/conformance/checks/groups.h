@@ -13,5 +13,12 @@ extern const struct check selftest_checks[];
 extern const struct check cpuid_checks[];
 extern const struct check msr_checks[];
 extern const struct check hypercall_checks[];
+extern const struct check synic_checks[];
+extern const struct check stimer_checks[];
+extern const struct check tsc_checks[];
+extern const struct check ipi_checks[];
+extern const struct check flush_checks[];
+extern const struct check crash_checks[];
+extern const struct check hostile_checks[];
 
 #endif

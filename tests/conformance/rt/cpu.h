@@ -58,8 +58,6 @@ struct cpu {
     volatile uint64_t irq_tsc[256];    /* TSC at the last delivery */
     volatile uint32_t nmi_count;
     volatile uint32_t spurious_count;
-    volatile uint32_t stray_exceptions;/* exceptions nobody expected */
-    volatile uint32_t last_stray_vector;
 
     /* run_on() mailbox */
     volatile work_fn work;
