@@ -5,7 +5,7 @@
  * COM1 and leaves through isa-debug-exit: 0x10 (host status 33) = pass,
  * 0x11 (35) = fail, anything else is the test's own code.
  *
- * Tests: boot, fwcfg, exit, hypercall, msrgp, smp, tlbflush, autoeoi,
+ * Tests: boot, fwcfg, exit, hypercall, msrgp, smp, tlbflush, xmmflush, autoeoi,
  * crash, poweroff, reset, rtc, bench.
  */
 #include <stdarg.h>
@@ -591,6 +591,39 @@ static void test_tlbflush(void)
     pass("tlbflush");
 }
 
+/* XMM-fast input: HvFlushVirtualAddressSpace with its third qword (the
+ * processor mask) in XMM0. Which VPs got flushed is visible in --stats,
+ * so a host that read XMM0 wrong shows up there. */
+static void test_xmmflush(void)
+{
+    hv_enable_hypercalls("xmmflush");
+    u32 r[4];
+    cpuid(0x40000003, 0, r);
+    if (!(r[3] & (1u << 4)))
+        fail("xmmflush", "XMM hypercall input not offered", r[3], 0);
+    u64 cr0, cr4;
+    __asm__ volatile("mov %%cr0, %0; mov %%cr4, %1" : "=r"(cr0), "=r"(cr4));
+    cr0 = (cr0 & ~(1ull << 2)) | (1ull << 1);    /* EM off, MP on */
+    cr4 |= (1ull << 9) | (1ull << 10);           /* OSFXSR, OSXMMEXCPT */
+    __asm__ volatile("mov %0, %%cr0; mov %1, %%cr4" :: "r"(cr0), "r"(cr4));
+    u64 mask = arg_u64("mask", 2);
+    u64 ret;
+    u64 control = 0x0002 | (1ull << 16);         /* fast */
+    u64 in = 0;                                  /* address space */
+    register u64 r8 __asm__("r8") = 2;           /* flags: all address spaces */
+    /* The compiler uses no vector registers here (-mgeneral-regs-only),
+     * so XMM0 is ours from the movq to the call. */
+    __asm__ volatile("movq %[mask], %%xmm0\n\t"
+                     "call *%[page]"
+                     : "=a"(ret), "+c"(control), "+d"(in), "+r"(r8)
+                     : [page] "m"(hcall_ptr), [mask] "r"(mask)
+                     : "r9", "r10", "r11", "memory", "cc");
+    pr("xmmflush: mask %x -> status %x\n", mask, ret);
+    if ((ret & 0xFFFF) != 0)
+        fail("xmmflush", "status", ret, 0);
+    pass("xmmflush");
+}
+
 /* ------------------------------------------------------------ AutoEOI */
 
 static u8 simp[4096] __attribute__((aligned(4096)));
@@ -830,6 +863,8 @@ void smoke_main(u32 magic, u32 info_addr)
         test_tlbflush();
     if (is(test, "autoeoi"))
         test_autoeoi();
+    if (is(test, "xmmflush"))
+        test_xmmflush();
     if (is(test, "crash"))
         test_crash();
     if (is(test, "poweroff"))
