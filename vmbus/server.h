@@ -141,7 +141,9 @@ struct vmbus_channel *vmbus_server_channel(struct vmbus_server *srv, uint32_t re
  * connection, every channel's offer/open state and ring indices, every
  * GPADL, queued messages, and each open device's own state). Load expects
  * a server with the same devices added in the same order, nothing
- * connected yet; it checks everything before changing anything. */
+ * connected yet; it checks everything before changing anything. A device
+ * the source had removed (rescind not yet released by the guest) is
+ * destroyed by load, through its destroy op: drop its handle. */
 long vmbus_server_save(struct vmbus_server *srv, void *buf, size_t len);
 int vmbus_server_load(struct vmbus_server *srv, const void *buf, size_t len);
 
