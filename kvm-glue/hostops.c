@@ -161,8 +161,9 @@ static bool lapic_has_pending(struct vcpu *v)
 }
 
 /* GUEST_IDLE: sleep until one of our injections or a kick targets this
- * VP, or a short bound passes (interrupts KVM delivers by itself, such as
- * its LAPIC timer or a guest-written ICR, do not wake us). */
+ * VP, its next timer is due, or a short bound passes (interrupts KVM
+ * delivers by itself, such as its LAPIC timer or a guest-written ICR, do
+ * not wake us). */
 static void op_vp_idle(void *ctx, uint32_t vp)
 {
     struct vmm *vm = VM(ctx);
@@ -181,7 +182,10 @@ static void op_vp_idle(void *ctx, uint32_t vp)
     pthread_mutex_lock(&v->idle_lock);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t until = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + IDLE_BOUND_NS;
+    uint64_t bound = vcpu_timer_next_ns(v);
+    if (bound > IDLE_BOUND_NS)
+        bound = IDLE_BOUND_NS;
+    uint64_t until = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + bound;
     ts.tv_sec = (time_t)(until / 1000000000ull);
     ts.tv_nsec = (long)(until % 1000000000ull);
     while (!v->idle_wake && !atomic_load(&v->reqs) && !vmm_stopping(vm)) {

@@ -234,6 +234,7 @@ static void init_vcpus(struct vmm *vm)
         if (!v->flush_wait)
             vmm_die(VMM_EXIT_FATAL, "out of memory");
         pthread_mutex_init(&v->idle_lock, NULL);
+        pthread_mutex_init(&v->tlock, NULL);
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -315,7 +316,7 @@ int main(int argc, char **argv)
     pm_init(vm);
     rtc_init(vm);
 
-    /* The timer thread must not take the kick signal either. */
+    /* Only vCPU threads take the kick signal. */
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
@@ -326,7 +327,6 @@ int main(int argc, char **argv)
     for (;;) {
         reset_vcpus(vm);
         boot_guest(vm, &kernel, kind);
-        vmm_timers_start(vm);
         vmm_start_vcpus(vm);
 
         pthread_mutex_lock(&vm->stop_lock);
@@ -335,12 +335,12 @@ int main(int argc, char **argv)
         pthread_mutex_unlock(&vm->stop_lock);
 
         vmm_join_vcpus(vm);
-        vmm_timers_stop(vm);
         enum vmm_stop why = (enum vmm_stop)atomic_load(&vm->stop);
         status = vm->exit_status;
         if (why == VMM_STOP_RESET && vm->opt.reboot_restart) {
             fprintf(stderr, "hvshim-kvm: guest reboot\n");
             vmm_hv_reset(vm);
+            vmm_timers_reset(vm);
             pthread_mutex_lock(&vm->inject_lock);
             vmm_destroy_vm(vm);
             pthread_mutex_unlock(&vm->inject_lock);

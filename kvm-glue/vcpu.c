@@ -14,9 +14,18 @@
 
 #include "kvm-glue/vmm.h"
 
+/* The vCPU this thread runs, for the signal handler. */
+static __thread struct kvm_run *this_run;
+
+/* Kicks and timer expiries arrive as SIGUSR1. Inside KVM_RUN the signal
+ * alone makes it return -EINTR; outside, immediate_exit makes the next
+ * KVM_RUN return at once, so an expiry between the last check and the
+ * entry is not slept through. */
 static void kick_signal_handler(int sig)
 {
-    (void)sig; /* only there to make KVM_RUN return -EINTR */
+    (void)sig;
+    if (this_run)
+        __atomic_store_n(&this_run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 }
 
 static void install_kick_signal(void)
@@ -56,6 +65,8 @@ void vcpu_service(struct vcpu *v)
         vcpu_serve_flush(v);
     if (r & VCPU_REQ_AUTOEOI)
         vcpu_autoeoi_service(v);
+    vcpu_timers_run(v);
+    r |= atomic_exchange(&v->reqs, 0);   /* what the timers just asked for */
     if ((r & VCPU_REQ_POLL) && v->vm->hv_ready)
         hv_vp_poll(&v->vm->hv_vps[v->index]);
 }
@@ -198,6 +209,8 @@ static void *vcpu_thread(void *arg)
     sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     v->thread = pthread_self();
+    this_run = v->run;
+    vcpu_timer_thread_init(v);
     atomic_store(&v->thread_running, 1);
 
     for (;;) {
@@ -236,6 +249,8 @@ static void *vcpu_thread(void *arg)
         if (!handle_exit(v))
             break;
     }
+    vcpu_timer_thread_exit(v);
+    this_run = NULL;
     return NULL;
 }
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <linux/kvm.h>
 
@@ -131,15 +132,20 @@ struct vcpu {
     pthread_cond_t idle_cond;
     bool idle_wake;
 
+    /* Timers (timer.c): deadlines in CLOCK_MONOTONIC ns, 0 = none, and
+     * the POSIX timer that signals this vCPU's thread at the earliest. */
+    pthread_mutex_t tlock;
+    uint64_t deadline[HV_STIMER_COUNT + 1];
+    uint64_t armed_at;
+    timer_t ptimer;
+    bool ptimer_ok;
+
     /* AutoEOI vectors injected and not yet seen retired (autoeoi.c) */
     _Atomic uint64_t autoeoi_outstanding[4];
 
     struct vcpu_stats st;
     uint64_t exit_tsc;           /* host TSC at the last exit */
 };
-
-/* ------------------------------------------------------ the timer thread */
-struct vmm_timers;   /* timer.c */
 
 /* ----------------------------------------------------------- the machine */
 struct vmm_options {
@@ -192,7 +198,6 @@ struct vmm {
     uint64_t tsc_khz_kvm;        /* KVM_GET_TSC_KHZ */
     int64_t tsc_offset;          /* guest TSC = host TSC + offset */
     uint64_t start_ns;
-    struct vmm_timers *timers;
 
     /* Port I/O bus */
     struct vmm_pio_dev pio[VMM_MAX_PIO_DEVS];
@@ -321,9 +326,12 @@ int vcpu_switch_cr3(struct vcpu *v, uint64_t cr3);
 void vmm_autoeoi_note(struct vmm *vm, uint32_t vp, uint8_t vector);
 void vcpu_autoeoi_service(struct vcpu *v);
 
-/* timer.c: one thread for stimers and periodic AutoEOI kicks */
-void vmm_timers_start(struct vmm *vm);
-void vmm_timers_stop(struct vmm *vm);
+/* timer.c: per-vCPU deadlines on a POSIX timer signalling the vCPU thread */
+void vcpu_timer_thread_init(struct vcpu *v);
+void vcpu_timer_thread_exit(struct vcpu *v);
+void vcpu_timers_run(struct vcpu *v);
+uint64_t vcpu_timer_next_ns(struct vcpu *v);
+void vmm_timers_reset(struct vmm *vm);
 void vmm_timer_arm(struct vmm *vm, uint32_t vp, uint32_t timer, uint64_t delay_ns);
 void vmm_timer_cancel(struct vmm *vm, uint32_t vp, uint32_t timer);
 /* timer slot used for AutoEOI polling (after the four stimers) */

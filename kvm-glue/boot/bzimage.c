@@ -40,7 +40,6 @@
 
 #define XLF_KERNEL_64       (1u << 0)
 #define LOADED_HIGH         (1u << 0)
-#define CAN_USE_HEAP        (1u << 7)
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -102,7 +101,7 @@ int vmm_load_bzimage(struct vmm *vm, const struct vmm_image *k, char *err, size_
     memset(zp, 0, 4096);
     memcpy(zp + BP_HDR, d + BP_HDR, hdr_end - BP_HDR);
     zp[BP_TYPE_OF_LOADER] = 0xFF;
-    zp[BP_LOADFLAGS] |= LOADED_HIGH | CAN_USE_HEAP;
+    zp[BP_LOADFLAGS] |= LOADED_HIGH;
 
     /* Command line */
     uint32_t cl_max = version >= 0x206 ? rd32(d + BP_CMDLINE_SIZE) : 255;

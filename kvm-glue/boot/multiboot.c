@@ -124,7 +124,8 @@ static int load_elf32(struct vmm *vm, const struct vmm_image *k, uint32_t *entry
         if (check_dest(vm, paddr, memsz, err, err_len) < 0)
             return -1;
         vmm_gpa_write(vm, paddr, d + off, filesz);
-        memset(vmm_gpa_ptr(vm, paddr + filesz, memsz - filesz), 0, memsz - filesz);
+        if (memsz > filesz)
+            memset(vmm_gpa_ptr(vm, paddr + filesz, memsz - filesz), 0, memsz - filesz);
         if (paddr + memsz > *end)
             *end = paddr + memsz;
     }
