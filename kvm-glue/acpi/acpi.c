@@ -113,8 +113,10 @@ uint64_t vmm_acpi_build(struct vmm *vm)
     memcpy(fadt + 268, "HVSHIMKV", 8);       /* hypervisor vendor identity */
     finish(fadt, 276);
 
-    /* MADT: local APICs (ids = vCPU index) and the IOAPIC */
-    uint32_t madt_len = 44 + 8 * vm->nr_vcpus + 12;
+    /* MADT: local APICs (ids = vCPU index), the IOAPIC, and an explicit
+     * ISA IRQ 4 -> GSI 4 (edge, high) for COM1: without a legacy PIC
+     * Linux creates no identity ISA mappings of its own. */
+    uint32_t madt_len = 44 + 8 * vm->nr_vcpus + 12 + 10;
     uint64_t madt_gpa;
     uint8_t *madt = alloc_table(&b, madt_len, &madt_gpa);
     header(madt, "APIC", madt_len, 5);
@@ -133,6 +135,13 @@ uint64_t vmm_acpi_build(struct vmm *vm)
     e[2] = 0;                               /* id */
     put32(e + 4, (uint32_t)VMM_IOAPIC_BASE);
     put32(e + 8, 0);                        /* GSI base */
+    e += 12;
+    e[0] = 2;                               /* interrupt source override */
+    e[1] = 10;
+    e[2] = 0;                               /* ISA */
+    e[3] = 4;                               /* IRQ 4 */
+    put32(e + 4, 4);                        /* GSI 4 */
+    put16(e + 8, 0x5);                      /* active high, edge */
     finish(madt, madt_len);
 
     /* XSDT */

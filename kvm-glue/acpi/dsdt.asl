@@ -17,6 +17,24 @@ DefinitionBlock ("", "DSDT", 2, "HVSHIM", "HVSHIMKV", 0x00000001)
 
     Scope (\_SB)
     {
+        /*
+         * COM1 (kvm-glue/dev/serial.c). A hardware-reduced machine has no
+         * legacy PIC, so Linux maps no ISA IRQs by default: describing the
+         * port here lets its PNP serial driver register IRQ 4 as a GSI, or
+         * interrupt-driven transmit (all tty output) never completes.
+         */
+        Device (COM1)
+        {
+            Name (_HID, EisaId ("PNP0501"))
+            Name (_UID, One)
+            Name (_STA, 0x0F)
+            Name (_CRS, ResourceTemplate ()
+            {
+                IO (Decode16, 0x03F8, 0x03F8, 0x00, 0x08)
+                IRQNoFlags () {4}
+            })
+        }
+
         Device (VMOD)
         {
             Name (_HID, "ACPI0004")
