@@ -331,12 +331,10 @@ void hv_stimer_vp_init(struct hv_vp *vp)
 void hv_stimer_vp_destroy(struct hv_vp *vp)
 {
     hv_lock(&vp->lock);
-    for (uint32_t n = 0; n < HV_STIMER_COUNT; n++) {
+    /* Stopped timers have no expiration, so a host callback that races
+     * with destroy finds nothing to deliver and arms nothing. */
+    for (uint32_t n = 0; n < HV_STIMER_COUNT; n++)
         stop_locked(vp, n);
-        /* A host callback that races with destroy must find nothing to do
-         * (and so arm nothing). */
-        vp->stimer[n].config &= ~HV_STIMER_ENABLE;
-    }
     hv_unlock(&vp->lock);
 }
 

@@ -6,11 +6,14 @@
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -591,6 +594,45 @@ static void test_fifo_kept_when_slot_frees_without_eom(void **s)
     assert_int_equal(slot_tag(vm, 0, VMBUS_SINT), 2);
     assert_true(guest_ack(vm, 0, VMBUS_SINT));
     assert_int_equal(slot_tag(vm, 0, VMBUS_SINT), 3);
+    fake_vm_free(vm);
+}
+
+/* A guest CPU that frees the slot (without EOM, as it saw no msg_pending)
+ * at the moment the host is between retrying older work and writing the
+ * new message. The trace hook runs under the VP lock at exactly that
+ * point: when a blocked stimer expiry is retried. */
+static struct fake_vm *g_racing_vm;
+
+static void guest_frees_slot_on_blocked_timer(void *ctx, uint32_t vp, enum hv_trace_kind kind,
+                                              uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    (void)ctx; (void)a0; (void)a2; (void)a3;
+    if (kind == HV_TRACE_STIMER && a1 == HV_STIMER_TRACE_BLOCKED)
+        __atomic_store_n(&slot(g_racing_vm, vp, VMBUS_SINT)->message_type, HVMSG_NONE,
+                         __ATOMIC_SEQ_CST);
+}
+
+static void test_new_message_never_overtakes_waiting_timer(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = synic_vm(F(STIMER), 1);
+    post_tagged(vm, 0, VMBUS_SINT, 1);                       /* slot taken */
+    fake_advance_ns(vm, 1000);
+    fake_wrmsr(vm, 0, HV_MSR_STIMER0_CONFIG, 0x20009);       /* one-shot, SINT2 */
+    fake_wrmsr(vm, 0, HV_MSR_STIMER0_CONFIG + 1, 1);         /* already due: blocked */
+    assert_true(vm->vps[0].stimer[0].pending);
+    g_racing_vm = vm;
+    vm->ops.trace = guest_frees_slot_on_blocked_timer;
+    assert_int_equal(post_tagged(vm, 0, VMBUS_SINT, 2), HV_OK);
+    vm->ops.trace = NULL;
+    /* The slot came free too late for the timer; the new message must
+     * still wait behind it. */
+    assert_int_equal(slot_type(vm, 0, VMBUS_SINT), HVMSG_NONE);
+    assert_int_equal(queued_count(vm, 0), 1);
+    hv_vp_poll(&vm->vps[0]);
+    assert_int_equal(slot_type(vm, 0, VMBUS_SINT), HVMSG_TIMER_EXPIRED);
+    assert_true(guest_ack(vm, 0, VMBUS_SINT));
+    assert_int_equal(slot_tag(vm, 0, VMBUS_SINT), 2);
     fake_vm_free(vm);
 }
 
@@ -1219,6 +1261,73 @@ static void test_restored_sint_low_vector_not_injected(void **s)
     fake_vm_free(vm);
 }
 
+/* ------------------------------------------------ the msg_pending race */
+
+/*
+ * The guest frees a slot and reads msg_pending between the host's look at
+ * the slot type and its setting of msg_pending: the guest saw no flag, so
+ * it will not EOM, and the host must notice the free slot itself. To hit
+ * that instant every time, the host page under the slot is made read-only:
+ * the host's atomic OR on the flags faults, the handler plays the guest CPU
+ * (frees the slot, sees no msg_pending), unprotects, and the OR re-runs.
+ */
+static uint8_t *g_guard_page;
+static size_t g_guard_len;
+static struct hv_message *g_guard_slot;
+static volatile sig_atomic_t g_guard_faults;
+static volatile sig_atomic_t g_guest_saw_pending;
+
+static void guest_frees_slot_on_fault(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    uint8_t *a = si->si_addr;
+    if (a < g_guard_page || a >= g_guard_page + g_guard_len) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    mprotect(g_guard_page, g_guard_len, PROT_READ | PROT_WRITE);
+    /* Same thread as the faulting access, so plain volatile accesses are
+     * ordered; atomics here would re-enter TSan's wrapper of that access. */
+    *(volatile uint32_t *)&g_guard_slot->message_type = HVMSG_NONE;
+    g_guest_saw_pending = *(volatile uint8_t *)&g_guard_slot->flags & HV_MESSAGE_FLAG_PENDING;
+    g_guard_faults++;
+}
+
+static void test_slot_freed_while_host_flags_it(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = synic_vm(0, 1);
+    post_tagged(vm, 0, VMBUS_SINT, 1);
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    g_guard_slot = slot(vm, 0, VMBUS_SINT);
+    g_guard_page = (uint8_t *)((uintptr_t)&g_guard_slot->flags & ~(uintptr_t)(pg - 1));
+    g_guard_len = pg;
+    g_guard_faults = 0;
+    g_guest_saw_pending = 0;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = guest_frees_slot_on_fault;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGSEGV, &sa, &old), 0);
+    assert_int_equal(mprotect(g_guard_page, g_guard_len, PROT_READ), 0);
+
+    int rc = post_tagged(vm, 0, VMBUS_SINT, 2);
+
+    mprotect(g_guard_page, g_guard_len, PROT_READ | PROT_WRITE);
+    sigaction(SIGSEGV, &old, NULL);
+    assert_int_equal(rc, HV_OK);
+    assert_int_equal(g_guard_faults, 1);        /* the interleaving happened */
+    assert_false(g_guest_saw_pending);           /* so the guest will never EOM */
+    /* The host looked again and used the free slot. */
+    assert_int_equal(slot_type(vm, 0, VMBUS_SINT), 1);
+    assert_int_equal(slot_tag(vm, 0, VMBUS_SINT), 2);
+    assert_int_equal(queued_count(vm, 0), 0);
+    assert_int_equal(vm->host.nr_irqs, 2);
+    fake_vm_free(vm);
+}
+
 /* -------------------------------------------------- two-thread protocol */
 
 struct stress {
@@ -1356,6 +1465,7 @@ int main(void)
         cmocka_unit_test(test_eom_redelivers_next_message),
         cmocka_unit_test(test_fifo_order_through_acks),
         cmocka_unit_test(test_fifo_kept_when_slot_frees_without_eom),
+        cmocka_unit_test(test_new_message_never_overtakes_waiting_timer),
         cmocka_unit_test(test_queue_full_busy_and_slot_freed),
         cmocka_unit_test(test_slot_freed_not_called_for_direct_write),
         cmocka_unit_test(test_slot_freed_op_optional),
@@ -1391,6 +1501,7 @@ int main(void)
         cmocka_unit_test(test_restore_with_unmapped_simp),
         cmocka_unit_test(test_restored_hook_drops_bad_queue_entries),
         cmocka_unit_test(test_restored_sint_low_vector_not_injected),
+        cmocka_unit_test(test_slot_freed_while_host_flags_it),
         cmocka_unit_test(test_two_thread_slot_protocol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
