@@ -3,7 +3,8 @@
 # Runs hvshim-kvm once and checks its exit status and output.
 #   run-smoke.sh HVSHIM_KVM SMOKE_ELF STATUS REGEX ARGS...
 # STATUS "cli": a command-line error is expected: status 2, exactly one
-# line on stderr, matching REGEX. STATUS "reboots": the guest keeps
+# line on stderr, matching REGEX. STATUS "cli-nokvm": the same, run as an
+# unprivileged user who cannot open /dev/kvm (needs root and setpriv). STATUS "reboots": the guest keeps
 # rebooting; after 3 s at least 3 boots must have printed REGEX.
 # Skips (77) when /dev/kvm is unusable.
 set -u
@@ -14,6 +15,15 @@ shift 4
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
 
+runas=""
+if [ "$want" = cli-nokvm ]; then
+    if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+        echo "SKIP: needs root and setpriv to drop /dev/kvm access"
+        exit 77
+    fi
+    runas="setpriv --reuid=65534 --regid=65534 --clear-groups"
+    want=cli
+fi
 if [ "$want" != cli ]; then
     if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
         echo "SKIP: /dev/kvm is missing or not read/writable here"
@@ -23,12 +33,12 @@ fi
 
 limit=50
 [ "$want" = reboots ] && limit=3
-timeout "$limit" "$kvm" "$@" </dev/null >"$out" 2>"$err"
+timeout "$limit" $runas "$kvm" "$@" </dev/null >"$out" 2>"$err"
 status=$?
 echo "--- stdout"; cat "$out"; echo "--- stderr"; cat "$err"; echo "--- status $status"
 
 if [ "$want" = cli ]; then
-    if grep -q "cannot open /dev/kvm" "$err"; then
+    if [ -z "$runas" ] && grep -q "cannot open /dev/kvm" "$err"; then
         echo "SKIP: /dev/kvm unusable, CLI checks after it cannot run"
         exit 77
     fi

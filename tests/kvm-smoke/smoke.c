@@ -6,7 +6,7 @@
  * 0x11 (35) = fail, anything else is the test's own code.
  *
  * Tests: boot, fwcfg, exit, hypercall, msrgp, smp, tlbflush, xmmflush, autoeoi,
- * crash, poweroff, reset, rtc, bench.
+ * crash, crashmsg, time, idle, poweroff, reset, rtc, bench.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -17,6 +17,7 @@ typedef uint8_t u8;
 typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
+typedef int64_t s64;
 
 #define PASS_CODE 0x10
 #define FAIL_CODE 0x11
@@ -42,6 +43,10 @@ typedef uint64_t u64;
 #define MSR_CRASH_P0      0x40000100u
 #define MSR_CRASH_CTL     0x40000105u
 #define MSR_UNKNOWN       0x400001FFu
+#define MSR_VP_RUNTIME    0x40000010u
+#define MSR_TIME_REF_COUNT 0x40000020u
+#define MSR_REFERENCE_TSC 0x40000021u
+#define MSR_GUEST_IDLE    0x400000F0u
 
 /* ------------------------------------------------------------ plumbing */
 
@@ -735,6 +740,101 @@ static void test_crash(void)
     fail("crash", "host did not stop on CrashNotify", 0, 0);
 }
 
+static char crash_text[4096] __attribute__((aligned(4096))) = "smoke: panic text for the host";
+
+static void test_crashmsg(void)
+{
+    if (!hv_present())
+        fail("crashmsg", "no Hyper-V", 0, 0);
+    u64 ctl = rdmsr(MSR_CRASH_CTL);
+    pr("crashmsg: CRASH_CTL reads %x\n", ctl);
+    if (!(ctl & (1ull << 62)))
+        fail("crashmsg", "CrashNotifyMsg not offered", ctl, 0);
+    wrmsr(MSR_CRASH_P0, 0);
+    wrmsr(MSR_CRASH_P0 + 1, 0);
+    wrmsr(MSR_CRASH_P0 + 2, 0);
+    wrmsr(MSR_CRASH_P0 + 3, (u64)(uintptr_t)crash_text);
+    wrmsr(MSR_CRASH_P0 + 4, slen(crash_text));
+    wrmsr(MSR_CRASH_CTL, (1ull << 63) | (1ull << 62));
+    spin_us(1000000);
+    fail("crashmsg", "host did not stop on CrashNotify", 0, 0);
+}
+
+/* --------------------------------------------------------------- time */
+
+static u8 tsc_page[4096] __attribute__((aligned(4096)));
+
+/* Reference time from the TSC page, as a guest computes it. */
+static bool tsc_page_time(u64 *t)
+{
+    volatile u32 *seq = (volatile u32 *)tsc_page;
+    for (int tries = 0; tries < 100; tries++) {
+        u32 s = *seq;
+        if (s == 0)
+            return false;
+        u64 scale = *(volatile u64 *)(tsc_page + 8);
+        s64 offset = *(volatile s64 *)(tsc_page + 16);
+        u64 tsc = rdtsc();
+        u64 ref = (u64)(((unsigned __int128)tsc * scale) >> 64) + (u64)offset;
+        if (*seq == s) {
+            *t = ref;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_time(void)
+{
+    if (!hv_present())
+        fail("time", "no Hyper-V", 0, 0);
+    u64 hz = rdmsr(MSR_TSC_FREQUENCY);
+    wrmsr(MSR_REFERENCE_TSC, (u64)(uintptr_t)tsc_page | 1);
+    u64 r0 = rdmsr(MSR_TIME_REF_COUNT), c0 = rdtsc();
+    spin_us(50000);
+    u64 r1 = rdmsr(MSR_TIME_REF_COUNT), c1 = rdtsc();
+    /* Reference time runs at 10 MHz of the TSC frequency the host states. */
+    u64 expect = (c1 - c0) / (hz / 10000000ull);
+    u64 got = r1 - r0;
+    u64 diff = got > expect ? got - expect : expect - got;
+    pr("time: tsc %u Hz, 50 ms of TSC = %u ref ticks, TIME_REF_COUNT advanced %u\n", hz, expect, got);
+    if (diff > expect / 100 + 10)
+        fail("time", "TIME_REF_COUNT rate disagrees with TSC_FREQUENCY", got, expect);
+    u64 page, msr = rdmsr(MSR_TIME_REF_COUNT);
+    if (!tsc_page_time(&page))
+        fail("time", "TSC page invalid", tsc_page[0], 0);
+    u64 msr2 = rdmsr(MSR_TIME_REF_COUNT);
+    pr("time: MSR %u, page %u, MSR again %u\n", msr, page, msr2);
+    /* The page's value lies between two MSR reads (1 ms of slack for
+     * the exits around them). */
+    if (page + 10000 < msr || page > msr2 + 10000)
+        fail("time", "TSC page and TIME_REF_COUNT disagree", page, msr);
+    u64 rt0 = rdmsr(MSR_VP_RUNTIME);
+    spin_us(20000);
+    u64 rt1 = rdmsr(MSR_VP_RUNTIME);
+    pr("time: VP_RUNTIME advanced %u (100 ns) over a 20 ms spin\n", rt1 - rt0);
+    if (rt1 <= rt0)
+        fail("time", "VP_RUNTIME does not advance while the VP runs", rt0, rt1);
+    pass("time");
+}
+
+/* GUEST_IDLE with interrupts off: returns when woken or after a short
+ * bound, never hangs. */
+static void test_idle(void)
+{
+    if (!hv_present())
+        fail("idle", "no Hyper-V", 0, 0);
+    cli();
+    u64 t0 = rdtsc();
+    for (int i = 0; i < 10; i++)
+        rdmsr(MSR_GUEST_IDLE);
+    u64 us = (rdtsc() - t0) * ns_per_tick_x1000 / 1000000;
+    pr("idle: 10 GUEST_IDLE reads took %u us\n", us);
+    if (us > 2000000)
+        fail("idle", "GUEST_IDLE slept too long", us, 0);
+    pass("idle");
+}
+
 static void test_poweroff(void)
 {
     outb(0x600, (5 << 2) | 0x20);     /* SLP_TYP 5 | SLP_EN */
@@ -867,6 +967,12 @@ void smoke_main(u32 magic, u32 info_addr)
         test_xmmflush();
     if (is(test, "crash"))
         test_crash();
+    if (is(test, "crashmsg"))
+        test_crashmsg();
+    if (is(test, "time"))
+        test_time();
+    if (is(test, "idle"))
+        test_idle();
     if (is(test, "poweroff"))
         test_poweroff();
     if (is(test, "reset"))
