@@ -208,8 +208,11 @@ static bool op_should_preempt(void *ctx, uint32_t vp)
     struct vmm *vm = VM(ctx);
     if (vp >= vm->nr_vcpus)
         return false;
+    /* Pending requests, a pause, a stop, or one of its own timers due:
+     * a long rep call would otherwise delay the VP's own timer ticks. */
     return atomic_load_explicit(&vm->vcpus[vp].reqs, memory_order_relaxed) != 0 ||
-           atomic_load_explicit(&vm->pause_req, memory_order_relaxed) || vmm_stopping(vm);
+           atomic_load_explicit(&vm->pause_req, memory_order_relaxed) || vmm_stopping(vm) ||
+           vcpu_timer_next_ns(&vm->vcpus[vp]) == 0;
 }
 
 static void print_crash(struct vmm *vm, const struct hv_crash_report *c)

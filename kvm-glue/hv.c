@@ -110,10 +110,7 @@ static uint8_t cpu_mode(const struct kvm_sregs *s, uint64_t rflags)
 static void count_code(struct vmm *vm, uint64_t control)
 {
     uint32_t code = (uint32_t)(control & HV_HC_CODE_MASK);
-    if (code < 64)
-        atomic_fetch_add_explicit(&vm->hc_by_code[code], 1, memory_order_relaxed);
-    else
-        atomic_fetch_add_explicit(&vm->hc_other, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&vm->hc_by_code[code], 1, memory_order_relaxed);
 }
 
 void vcpu_handle_hypercall(struct vcpu *v)

@@ -96,14 +96,11 @@ void vmm_stats_print(struct vmm *vm, uint64_t wall_ns)
         fprintf(f, "  msr exits: %llu, handling %.2f us avg\n", (unsigned long long)msr_n,
                 (double)msr_tsc / (double)msr_n * tick_us);
     fprintf(f, "  hypercalls by code:");
-    for (uint32_t c = 0; c < 64; c++) {
+    for (uint32_t c = 0; c < 65536; c++) {
         uint64_t n = atomic_load(&vm->hc_by_code[c]);
         if (n)
             fprintf(f, " %#x=%llu", c, (unsigned long long)n);
     }
-    uint64_t other = atomic_load(&vm->hc_other);
-    if (other)
-        fprintf(f, " other=%llu", (unsigned long long)other);
     fputc('\n', f);
     fprintf(f, "  msrs:");
     for (uint32_t i = 0; i < 0x200; i++) {

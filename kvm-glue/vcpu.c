@@ -217,7 +217,12 @@ static void *vcpu_thread(void *arg)
         if (vmm_stopping(vm))
             break;
         vcpu_service(v);
-        vcpu_apply_owed(v);
+        if (v->flush_owed || v->cr3_pending) {
+            /* The owed work runs a KVM_RUN of its own, which may swallow a
+             * timer signal: serve again before entering the guest. */
+            vcpu_apply_owed(v);
+            continue;
+        }
         atomic_store(&v->in_guest, 1);
         if (atomic_load(&vm->pause_req)) {
             atomic_store(&v->in_guest, 0);

@@ -229,8 +229,7 @@ struct vmm {
     struct fw_cfg *fw_cfg;
 
     /* Stats that belong to no vCPU */
-    _Atomic uint64_t hc_by_code[64];      /* code & 63 when code < 64 */
-    _Atomic uint64_t hc_other;
+    _Atomic uint64_t hc_by_code[65536];   /* by call code (control bits 0-15) */
     _Atomic uint64_t msr_reads[0x200];
     _Atomic uint64_t msr_writes[0x200];
     _Atomic uint64_t pio_unclaimed;
