@@ -183,6 +183,8 @@ bool hv_synic_sint_usable_locked(const struct hv_vp *vp, uint32_t sint);
  * message_slot_freed: pass it to hv_synic_notify_slots_freed() once the lock
  * is dropped. */
 uint16_t hv_synic_redeliver_locked(struct hv_vp *vp, uint16_t sints);
+/* SINTs with a queued message or a pending message-mode stimer expiry. */
+uint16_t hv_synic_sints_waiting_locked(const struct hv_vp *vp);
 void hv_synic_notify_slots_freed(struct hv_vp *vp, uint16_t sints);
 /* Retry pending message-mode stimer expiries aimed at the SINTs in the
  * mask; vp->lock held (synic/stimer.c). */

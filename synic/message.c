@@ -122,15 +122,37 @@ static bool queue_flush_sint_locked(struct hv_vp *vp, uint32_t sint)
     return freed;
 }
 
+uint16_t hv_synic_sints_waiting_locked(const struct hv_vp *vp)
+{
+    uint16_t mask = 0;
+
+    for (uint32_t i = 0; i < HV_MSG_QUEUE_DEPTH; i++)
+        if (vp->queue[i].used && vp->queue[i].sint < HV_SINT_COUNT)
+            mask |= (uint16_t)(1u << vp->queue[i].sint);
+    for (uint32_t n = 0; n < HV_STIMER_COUNT; n++) {
+        const struct hv_stimer *t = &vp->stimer[n];
+        if (t->pending && !(t->config & HV_STIMER_DIRECT_MODE))
+            mask |= (uint16_t)(1u << ((t->config & HV_STIMER_SINT_MASK) >> HV_STIMER_SINT_SHIFT));
+    }
+    return mask;
+}
+
 uint16_t hv_synic_redeliver_locked(struct hv_vp *vp, uint16_t sints)
 {
+    uint16_t work = sints & hv_synic_sints_waiting_locked(vp);
     uint16_t freed = 0;
 
+    /* SINTs with nothing left owe the guest no EOM-driven retry. Polls run
+     * before every guest entry, so the common "nothing waits" case stops
+     * here. */
+    vp->eom_wanted &= (uint16_t)~(sints & ~work);
+    if (!work)
+        return 0;
     /* Timers first: an expiry is already late, a queued message is not
      * time-critical (and the queue is short, so timers cannot starve it). */
-    hv_stimer_retry_locked(vp, sints);
+    hv_stimer_retry_locked(vp, work);
     for (uint32_t s = 0; s < HV_SINT_COUNT; s++) {
-        if (!(sints & (1u << s)))
+        if (!(work & (1u << s)))
             continue;
         if (queue_flush_sint_locked(vp, s))
             freed |= (uint16_t)(1u << s);

@@ -307,16 +307,24 @@ void hv_stimer_poll(struct hv_vp *vp)
 {
     uint64_t now;
 
+    bool running = false;
+
     if (!vp)
         return;
     hv_lock(&vp->lock);
-    now = hv_time_ref_now(vp->partition);
-    for (uint32_t n = 0; n < HV_STIMER_COUNT; n++) {
-        const struct hv_stimer *t = &vp->stimer[n];
-        /* Only timers with something owed: a poll runs before every guest
-         * entry and must not re-arm host timers for nothing. */
-        if (t->pending || (t->expiration != 0 && t->expiration <= now))
-            service_locked(vp, n, now, false);
+    /* A poll runs before every guest entry: without a running or pending
+     * timer it must not even read the clock. */
+    for (uint32_t n = 0; n < HV_STIMER_COUNT; n++)
+        running |= vp->stimer[n].pending || vp->stimer[n].expiration != 0;
+    if (running) {
+        now = hv_time_ref_now(vp->partition);
+        for (uint32_t n = 0; n < HV_STIMER_COUNT; n++) {
+            const struct hv_stimer *t = &vp->stimer[n];
+            /* Only timers with something owed: re-arming host timers for
+             * nothing would cost a host call per guest entry. */
+            if (t->pending || (t->expiration != 0 && t->expiration <= now))
+                service_locked(vp, n, now, false);
+        }
     }
     hv_unlock(&vp->lock);
 }

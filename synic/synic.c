@@ -117,22 +117,6 @@ static bool sint_value_valid(const struct hv_partition *p, uint64_t val)
     return true;
 }
 
-/* SINTs with a queued message or a pending timer expiry. */
-static uint16_t sints_waiting_locked(const struct hv_vp *vp)
-{
-    uint16_t mask = 0;
-
-    for (uint32_t i = 0; i < HV_MSG_QUEUE_DEPTH; i++)
-        if (vp->queue[i].used && vp->queue[i].sint < HV_SINT_COUNT)
-            mask |= (uint16_t)(1u << vp->queue[i].sint);
-    for (uint32_t n = 0; n < HV_STIMER_COUNT; n++) {
-        const struct hv_stimer *t = &vp->stimer[n];
-        if (t->pending && !(t->config & HV_STIMER_DIRECT_MODE))
-            mask |= (uint16_t)(1u << ((t->config & HV_STIMER_SINT_MASK) >> HV_STIMER_SINT_SHIFT));
-    }
-    return mask;
-}
-
 enum hv_msr_result hv_synic_rdmsr(struct hv_vp *vp, uint32_t msr, uint64_t *val)
 {
     struct hv_partition *p = vp->partition;
@@ -202,7 +186,7 @@ enum hv_msr_result hv_synic_wrmsr(struct hv_vp *vp, uint32_t msr, uint64_t val)
             redeliver = SINT_ALL;
         break;
     case HV_MSR_EOM:
-        hv_trace(p, vp->index, HV_TRACE_SYNIC_EOM, sints_waiting_locked(vp), 0, 0, 0);
+        hv_trace(p, vp->index, HV_TRACE_SYNIC_EOM, hv_synic_sints_waiting_locked(vp), 0, 0, 0);
         redeliver = SINT_ALL;
         break;
     default:
@@ -265,7 +249,7 @@ void hv_synic_vp_restored(struct hv_vp *vp)
     vp->simp_page = hv_overlay_map(p, vp->simp);
     vp->siefp_page = hv_overlay_map(p, vp->siefp);
     queue_sanitize_locked(vp);
-    waiting = sints_waiting_locked(vp) != 0;
+    waiting = hv_synic_sints_waiting_locked(vp) != 0;
     hv_unlock(&vp->lock);
     /* Nothing is delivered from here; the VP's next poll does it. */
     if (waiting)
