@@ -433,23 +433,34 @@ void vmbus_ch_service(struct vmbus_channel *ch)
 
 /* ------------------------------------------------------- device calls */
 
-int vmbus_channel_send(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
-                       uint64_t trans_id, const void *ext, uint32_t ext_len,
-                       const struct vmbus_ring_seg *segs, uint32_t nsegs)
+void vmbus_channel_flush(struct vmbus_channel *ch)
+{
+    if (ch->state != VMBUS_CH_OPEN || ch->broken || !ch->ring_map)
+        return;
+    int rc = vmbus_ring_out_publish(&ch->out);
+    if (rc == 1)
+        signal_guest(ch);
+    else if (rc < 0)
+        mark_broken(ch, "host-to-guest read index invalid");
+}
+
+int vmbus_channel_send_more(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
+                            uint64_t trans_id, const void *ext, uint32_t ext_len,
+                            const struct vmbus_ring_seg *segs, uint32_t nsegs)
 {
     if (ch->state != VMBUS_CH_OPEN || ch->broken)
         return VMBUS_CHANNEL_E_CLOSED;
     struct vmbus_server *srv = ch->srv;
-    bool signal;
-    int rc = vmbus_ring_out_write(&ch->out, type, flags, trans_id, ext, ext_len, segs, nsegs,
-                                  &signal);
+    int rc = vmbus_ring_out_write_more(&ch->out, type, flags, trans_id, ext, ext_len, segs,
+                                       nsegs);
     if (rc == VMBUS_RING_OK) {
         srv->stats.packets_out++;
-        if (signal)
-            signal_guest(ch);
         return rc;
     }
     if (rc == VMBUS_RING_FULL) {
+        /* What is written must be visible, or the guest has nothing to
+         * read and never makes room. */
+        vmbus_channel_flush(ch);
         uint64_t payload = 0;
         for (uint32_t i = 0; i < nsegs; i++)
             payload += segs[i].len;
@@ -467,6 +478,19 @@ int vmbus_channel_send(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
          * from inside the device's own call. */
         mark_broken(ch, "host-to-guest read index invalid");
         return VMBUS_CHANNEL_E_CLOSED;
+    }
+    return rc;
+}
+
+int vmbus_channel_send(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
+                       uint64_t trans_id, const void *ext, uint32_t ext_len,
+                       const struct vmbus_ring_seg *segs, uint32_t nsegs)
+{
+    int rc = vmbus_channel_send_more(ch, type, flags, trans_id, ext, ext_len, segs, nsegs);
+    if (rc == VMBUS_RING_OK) {
+        vmbus_channel_flush(ch);
+        if (ch->broken)
+            return VMBUS_CHANNEL_E_CLOSED;
     }
     return rc;
 }

@@ -78,6 +78,14 @@ struct vmbus_device_ops {
 int vmbus_channel_send(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
                        uint64_t trans_id, const void *ext, uint32_t ext_len,
                        const struct vmbus_ring_seg *segs, uint32_t nsegs);
+/* Batching: send_more writes without making the packet visible to the
+ * guest; flush publishes everything so far with one barrier and at most
+ * one signal. The server flushes every channel before it returns to the
+ * host, so a device that forgets loses only latency, never packets. */
+int vmbus_channel_send_more(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
+                            uint64_t trans_id, const void *ext, uint32_t ext_len,
+                            const struct vmbus_ring_seg *segs, uint32_t nsegs);
+void vmbus_channel_flush(struct vmbus_channel *ch);
 /* Inline data, and a completion echoing a guest transaction id. */
 int vmbus_channel_send_inband(struct vmbus_channel *ch, uint16_t flags, uint64_t trans_id,
                               const void *data, uint32_t len);

@@ -64,28 +64,40 @@ static inline uint32_t ring_free(const struct vmbus_ring *r, uint32_t w, uint32_
     return w >= rd ? r->size - (w - rd) : rd - w;
 }
 
-/* Wrap-aware copies of n <= size bytes at pos < size. */
-static void copy_from(const struct vmbus_ring *r, uint32_t pos, void *dst, uint32_t n)
+/* Wrap-aware copies of n <= size bytes at pos < size: the span is checked
+ * once; the common case is a single memcpy (inlined for constant n). */
+static void copy_from_wrap(const struct vmbus_ring *r, uint32_t pos, void *dst, uint32_t n)
 {
     uint32_t first = r->size - pos;
-    if (n <= first) {
-        memcpy(dst, data(r) + pos, n);
-    } else {
-        memcpy(dst, data(r) + pos, first);
-        memcpy((uint8_t *)dst + first, data(r), n - first);
-    }
+    memcpy(dst, data(r) + pos, first);
+    memcpy((uint8_t *)dst + first, data(r), n - first);
 }
 
-static uint32_t copy_to(const struct vmbus_ring *r, uint32_t pos, const void *src, uint32_t n)
+static inline void copy_from(const struct vmbus_ring *r, uint32_t pos, void *dst, uint32_t n)
+{
+    if (__builtin_expect(n <= r->size - pos, 1))
+        memcpy(dst, data(r) + pos, n);
+    else
+        copy_from_wrap(r, pos, dst, n);
+}
+
+static uint32_t copy_to_wrap(const struct vmbus_ring *r, uint32_t pos, const void *src,
+                             uint32_t n)
 {
     uint32_t first = r->size - pos;
-    if (n < first) {
-        memcpy(data(r) + pos, src, n);
-        return pos + n;
-    }
     memcpy(data(r) + pos, src, first);
     memcpy(data(r), (const uint8_t *)src + first, n - first);
     return n - first;
+}
+
+static inline uint32_t copy_to(const struct vmbus_ring *r, uint32_t pos, const void *src,
+                               uint32_t n)
+{
+    if (__builtin_expect(n < r->size - pos, 1)) {
+        memcpy(data(r) + pos, src, n);
+        return pos + n;
+    }
+    return copy_to_wrap(r, pos, src, n);
 }
 
 static int ring_init(struct vmbus_ring *r, void *mem, uint32_t bytes)
@@ -107,7 +119,7 @@ int vmbus_ring_in_init(struct vmbus_ring *r, void *mem, uint32_t bytes)
     uint32_t rd = load(&ctl(r)->read_index);
     if (!index_ok(r, rd))
         return VMBUS_RING_BROKEN;
-    r->priv = r->published = rd;
+    r->priv = r->published = r->guest_seen = rd;
     store(&ctl(r)->interrupt_mask, 0);
     return VMBUS_RING_OK;
 }
@@ -123,11 +135,19 @@ int64_t vmbus_ring_in_avail(const struct vmbus_ring *r)
 int vmbus_ring_in_peek(struct vmbus_ring *r, void *buf, uint32_t buflen,
                        struct vmbus_packet *pkt, uint32_t *consumed)
 {
-    int64_t avail = vmbus_ring_in_avail(r);
-    if (avail < 0)
-        return VMBUS_RING_BROKEN;
-    if (avail == 0)
-        return VMBUS_RING_EMPTY;
+    /* Reuse the write index seen last while it still covers unread
+     * packets (writers publish whole packets): the shared line is read
+     * only when that runs out. */
+    int64_t avail = ring_dist(r, r->guest_seen, r->priv);
+    if (avail == 0) {
+        uint32_t w = load(&ctl(r)->write_index);
+        if (!index_ok(r, w))
+            return VMBUS_RING_BROKEN;
+        r->guest_seen = w;
+        avail = ring_dist(r, w, r->priv);
+        if (avail == 0)
+            return VMBUS_RING_EMPTY;
+    }
     /* Writers publish whole packets: anything shorter than a descriptor
      * and its trailer is a broken ring. */
     if (avail < (int64_t)(sizeof(struct vmbus_packet_desc) + VMBUS_PACKET_TRAILER_SIZE))
@@ -210,7 +230,7 @@ int vmbus_ring_out_init(struct vmbus_ring *r, void *mem, uint32_t bytes)
     uint32_t rd = load(&ctl(r)->read_index);
     if (!index_ok(r, w) || !index_ok(r, rd))
         return VMBUS_RING_BROKEN;
-    r->priv = w;
+    r->priv = r->published = w;
     r->guest_seen = rd;
     store(&ctl(r)->pending_send_sz, 0);
     /* Tell the reader we rely on pending_send_sz when the ring fills. */
@@ -220,12 +240,12 @@ int vmbus_ring_out_init(struct vmbus_ring *r, void *mem, uint32_t bytes)
 }
 
 /* The guest's read index, checked: it may only move forward from where we
- * last saw it, and never past what we have written. */
+ * last saw it, and never past what we have published. */
 static int out_read_index(struct vmbus_ring *r, uint32_t *rd)
 {
     uint32_t v = load(&ctl(r)->read_index);
     if (!index_ok(r, v) ||
-        ring_dist(r, v, r->guest_seen) > ring_dist(r, r->priv, r->guest_seen))
+        ring_dist(r, v, r->guest_seen) > ring_dist(r, r->published, r->guest_seen))
         return VMBUS_RING_BROKEN;
     r->guest_seen = v;
     *rd = v;
@@ -241,13 +261,10 @@ int vmbus_ring_out_fits(struct vmbus_ring *r, uint64_t bytes)
     return ring_free(r, r->priv, rd) > bytes;
 }
 
-static const uint8_t zeros[8];
-
-int vmbus_ring_out_write(struct vmbus_ring *r, uint16_t type, uint16_t flags,
-                         uint64_t trans_id, const void *ext, uint32_t ext_len,
-                         const struct vmbus_ring_seg *segs, uint32_t nsegs, bool *signal)
+int vmbus_ring_out_write_more(struct vmbus_ring *r, uint16_t type, uint16_t flags,
+                              uint64_t trans_id, const void *ext, uint32_t ext_len,
+                              const struct vmbus_ring_seg *segs, uint32_t nsegs)
 {
-    *signal = false;
     uint64_t payload = 0;
     for (uint32_t i = 0; i < nsegs; i++)
         payload += segs[i].len;
@@ -256,13 +273,18 @@ int vmbus_ring_out_write(struct vmbus_ring *r, uint16_t type, uint16_t flags,
     if (ext_len % 8 || total >= r->size || len8 > UINT16_MAX)
         return VMBUS_RING_TOO_BIG;
 
-    uint32_t rd;
-    if (out_read_index(r, &rd))
-        return VMBUS_RING_BROKEN;
-    if (ring_free(r, r->priv, rd) <= total)
-        return VMBUS_RING_FULL;
+    /* Space only grows as the guest reads: look at its read index only
+     * when what we knew of it is not enough. */
+    if (ring_free(r, r->priv, r->guest_seen) <= total) {
+        uint32_t rd;
+        if (out_read_index(r, &rd))
+            return VMBUS_RING_BROKEN;
+        if (ring_free(r, r->priv, rd) <= total)
+            return VMBUS_RING_FULL;
+    }
 
-    uint32_t old = r->priv;
+    uint32_t start = r->priv;
+    uint32_t padded = (uint32_t)((payload + 7) & ~7ull);
     struct vmbus_packet_desc desc = {
         .type = type,
         .offset8 = (uint16_t)((sizeof(desc) + ext_len) / 8),
@@ -270,23 +292,72 @@ int vmbus_ring_out_write(struct vmbus_ring *r, uint16_t type, uint16_t flags,
         .flags = flags,
         .trans_id = trans_id,
     };
-    uint32_t pos = copy_to(r, old, &desc, sizeof(desc));
-    if (ext_len)
-        pos = copy_to(r, pos, ext, ext_len);
-    for (uint32_t i = 0; i < nsegs; i++)
-        if (segs[i].len)
-            pos = copy_to(r, pos, segs[i].p, segs[i].len);
-    uint32_t pad = (uint32_t)(((payload + 7) & ~7ull) - payload);
-    if (pad)
-        pos = copy_to(r, pos, zeros, pad);
-    uint64_t trailer = (uint64_t)old << 32;
-    pos = copy_to(r, pos, &trailer, sizeof(trailer));
-
-    store(&ctl(r)->write_index, pos);
+    uint64_t trailer = (uint64_t)start << 32;
+    const uint64_t zero = 0;
+    uint32_t pos;
+    if (__builtin_expect(total < r->size - start, 1)) {
+        /* The whole packet fits before the end: plain stores and one
+         * memcpy per segment. The payload area is 8-aligned, so zeroing
+         * its last qword first leaves the padding zero. */
+        uint8_t *p = data(r) + start;
+        memcpy(p, &desc, sizeof(desc));
+        p += sizeof(desc);
+        if (ext_len)
+            memcpy(p, ext, ext_len);
+        p += ext_len;
+        if (padded)
+            memcpy(p + padded - 8, &zero, 8);
+        for (uint32_t i = 0; i < nsegs; i++) {
+            if (segs[i].len)
+                memcpy(p, segs[i].p, segs[i].len);
+            p += segs[i].len;
+        }
+        memcpy(data(r) + start + total - VMBUS_PACKET_TRAILER_SIZE, &trailer, 8);
+        pos = start + (uint32_t)total;
+    } else {
+        pos = copy_to(r, start, &desc, sizeof(desc));
+        if (ext_len)
+            pos = copy_to(r, pos, ext, ext_len);
+        for (uint32_t i = 0; i < nsegs; i++)
+            if (segs[i].len)
+                pos = copy_to(r, pos, segs[i].p, segs[i].len);
+        if (padded != payload)
+            pos = copy_to(r, pos, &zero, padded - (uint32_t)payload);
+        pos = copy_to(r, pos, &trailer, sizeof(trailer));
+    }
     r->priv = pos;
+    return VMBUS_RING_OK;
+}
+
+int vmbus_ring_out_publish(struct vmbus_ring *r)
+{
+    uint32_t old = r->published;
+    if (old == r->priv)
+        return 0;
+    store(&ctl(r)->write_index, r->priv);
+    r->published = r->priv;
     full_barrier();
+    /* The read index is needed for the signal decision anyway: check it. */
+    uint32_t mask = load(&ctl(r)->interrupt_mask);
+    uint32_t rd;
+    if (out_read_index(r, &rd))
+        return VMBUS_RING_BROKEN;
     /* Signal only an empty -> non-empty transition the reader can miss. */
-    *signal = load(&ctl(r)->interrupt_mask) == 0 && load(&ctl(r)->read_index) == old;
+    return mask == 0 && rd == old;
+}
+
+int vmbus_ring_out_write(struct vmbus_ring *r, uint16_t type, uint16_t flags,
+                         uint64_t trans_id, const void *ext, uint32_t ext_len,
+                         const struct vmbus_ring_seg *segs, uint32_t nsegs, bool *signal)
+{
+    *signal = false;
+    int rc = vmbus_ring_out_write_more(r, type, flags, trans_id, ext, ext_len, segs, nsegs);
+    if (rc != VMBUS_RING_OK)
+        return rc;
+    rc = vmbus_ring_out_publish(r);
+    if (rc < 0)
+        return rc;
+    *signal = rc == 1;
     return VMBUS_RING_OK;
 }
 

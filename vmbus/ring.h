@@ -36,8 +36,10 @@ struct vmbus_ring {
     uint8_t *base;             /* header page; data follows */
     uint32_t size;             /* data bytes */
     uint32_t priv;             /* host-owned index: in = read, out = write */
-    uint32_t published;        /* in: read index last written to the page */
-    uint32_t guest_seen;       /* out: guest read index last seen */
+    uint32_t published;        /* index last written to the page: in = read,
+                                * out = write (priv runs ahead in a batch) */
+    uint32_t guest_seen;       /* guest-owned index last loaded (validated):
+                                * in = write, out = read */
 };
 
 /* Smallest ring: header page + one data page. */
@@ -103,11 +105,24 @@ static inline uint64_t vmbus_ring_packet_bytes(uint32_t ext_len, uint64_t payloa
  * header: offset8 covers it), then the segments as payload, zero padding,
  * and the trailer; then publish. *signal is set when the guest must be
  * signalled (its mask is clear and the ring was empty before).
- * OK, FULL, TOO_BIG (can never fit), or BROKEN.
+ * OK, FULL, TOO_BIG (can never fit), or BROKEN (the packet may have been
+ * written; the channel is to be closed anyway).
  */
 int vmbus_ring_out_write(struct vmbus_ring *r, uint16_t type, uint16_t flags,
                          uint64_t trans_id, const void *ext, uint32_t ext_len,
                          const struct vmbus_ring_seg *segs, uint32_t nsegs, bool *signal);
+
+/* Batching: write_more copies a packet without making it visible;
+ * publish makes everything written since the last publish visible with one
+ * barrier and returns 1 if the guest must be signalled (judged from the
+ * start of the batch, as for a single packet), 0 if not, or BROKEN if the
+ * guest's read index is invalid. write = both.
+ * The guest's read index is loaded (and checked) only when the space known
+ * from its last value is not enough, and at every publish. */
+int vmbus_ring_out_write_more(struct vmbus_ring *r, uint16_t type, uint16_t flags,
+                              uint64_t trans_id, const void *ext, uint32_t ext_len,
+                              const struct vmbus_ring_seg *segs, uint32_t nsegs);
+int vmbus_ring_out_publish(struct vmbus_ring *r);
 
 /* Whether a packet of `bytes` (vmbus_ring_packet_bytes) fits now. -1 on a
  * broken guest read index. */

@@ -192,6 +192,14 @@ void vmbus_srv_enter(struct vmbus_server *srv)
 
 void vmbus_srv_leave(struct vmbus_server *srv)
 {
+    if (srv->depth == 1) {
+        /* Nothing a device wrote stays invisible past this point. */
+        for (uint32_t i = 0; i < srv->cfg.max_channels; i++) {
+            struct vmbus_channel *ch = &srv->channels[i];
+            if (ch->state == VMBUS_CH_OPEN && ch->out.priv != ch->out.published)
+                vmbus_channel_flush(ch);
+        }
+    }
     if (srv->depth == 1 && srv->reap_needed) {
         srv->reap_needed = false;
         for (uint32_t i = 0; i < srv->cfg.max_channels; i++) {

@@ -209,6 +209,10 @@ static void save_payload(struct writer *w, struct vmbus_server *srv)
 
 long vmbus_server_save(struct vmbus_server *srv, void *buf, size_t len)
 {
+    /* Publish any batch in progress: only published indices are saved. */
+    for (uint32_t i = 0; i < srv->cfg.max_channels; i++)
+        if (srv->channels[i].state == VMBUS_CH_OPEN)
+            vmbus_channel_flush(&srv->channels[i]);
     struct writer count = { .buf = NULL, .pos = HEADER_SIZE };
     save_payload(&count, srv);
     if (count.failed || count.pos > UINT32_MAX)
@@ -407,7 +411,7 @@ static bool apply_channel(struct vmbus_server *srv, const struct saved_channel *
         return false;
     /* The host-owned indices are ours, not what the page says now. */
     ch->in.priv = ch->in.published = s->in_priv;
-    ch->out.priv = s->out_priv;
+    ch->out.priv = ch->out.published = s->out_priv;
     ch->out.guest_seen = s->out_seen;
     ch->state = VMBUS_CH_OPEN;
     ch->target_vp = s->target_vp;
