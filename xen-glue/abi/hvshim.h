@@ -96,6 +96,7 @@ struct hvshim_vmbus_entry {
 #define XEN_DMOP_hvshim_connection  34
 #define XEN_DMOP_hvshim_post        35
 #define XEN_DMOP_hvshim_signal      36
+#define XEN_DMOP_hvshim_time        37
 
 /*
  * ATTACH: become the domain's VMBus daemon. Resets the ring and forgets all
@@ -153,6 +154,13 @@ struct xen_dm_op_hvshim_signal {
     uint32_t sint;
     uint32_t flag;
     uint32_t newly_set;        /* OUT */
+};
+
+/* TIME: the partition's reference time now (TIME_REF_COUNT, 100 ns), for
+ * the time-synchronisation service. */
+struct xen_dm_op_hvshim_time {
+    uint64_t ref_time;         /* OUT */
+    uint64_t pad;
 };
 
 /* ------------------------------------------------------------ ACPI */

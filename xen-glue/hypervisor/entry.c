@@ -14,6 +14,7 @@
 #include <xen/xmalloc.h>
 
 #include <asm/apic.h>
+#include <asm/event.h>
 #include <asm/hvm/hvm.h>
 #include <asm/hvm/support.h>
 #include <asm/hvm/vlapic.h>

@@ -19,6 +19,7 @@
 #include <xen/time.h>
 #include <xen/timer.h>
 
+#include <asm/endbr.h>
 #include <asm/event.h>
 #include <asm/hvm/hvm.h>
 #include <asm/hvm/support.h>
@@ -26,6 +27,8 @@
 #include <asm/hvm/vpt.h>
 #include <asm/p2m.h>
 #include <asm/paging.h>
+#include <public/hvm/params.h>
+#include <public/sched.h>
 
 #include "private.h"
 
@@ -149,16 +152,21 @@ static void cf_check op_page_unmap(void *ctx, void *va)
 static int cf_check op_hypercall_page_fill(void *ctx, uint64_t gpa)
 {
     static const uint8_t head[] = {
-        0xf3, 0x0f, 0x1e, 0xfa,             /* endbr64 */
+        0, 0, 0, 0,                         /* endbr64 (below) */
         0x0d, 0x00, 0x00, 0x00, 0x80,       /* or $0x80000000, %eax */
         0x0f, 0x01, 0x00,                   /* vmcall / vmmcall (below) */
         0xc3,                               /* ret */
     };
     uint8_t *page = op_page_map(ctx, gpa >> PAGE_SHIFT);
+    uint32_t endbr;
 
     if ( !page )
         return -1;
     memcpy(page, head, sizeof(head));
+    /* Never spelled out in Xen's own text: an ENDBR64 there would be a
+     * valid indirect-branch target (Xen's build checks for them). */
+    endbr = gen_endbr64();
+    memcpy(page, &endbr, sizeof(endbr));
     page[11] = cpu_has_vmx ? 0xc1 : 0xd9;
     memset(page + sizeof(head), 0xcc, PAGE_SIZE - sizeof(head));
     paging_mark_dirty(((struct viridian_domain *)ctx)->d,

@@ -21,6 +21,7 @@
 
 #include <asm/hvm/hvm.h>
 #include <asm/hvm/save.h>
+#include <public/hvm/params.h>
 #include <public/hvm/save.h>
 
 #include "private.h"

@@ -24,6 +24,8 @@
 
 #include <asm/hvm/viridian.h>
 #include <public/hvm/dm_op.h>
+#include <public/hvm/hvshim.h>
+#include <public/hvm/params.h>
 
 #include "private.h"
 
@@ -564,6 +566,17 @@ int hvshim_dm_op(struct domain *d, unsigned int op, void *u,
         if ( rc < 0 )
             return core_errno(rc);
         s->newly_set = rc;
+        *const_op = false;
+        return 0;
+    }
+
+    case XEN_DMOP_hvshim_time:
+    {
+        struct xen_dm_op_hvshim_time *t = u;
+
+        if ( t->pad )
+            return -EINVAL;
+        t->ref_time = hv_time_ref_now(p);
         *const_op = false;
         return 0;
     }
