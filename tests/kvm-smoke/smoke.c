@@ -784,15 +784,32 @@ static bool tsc_page_time(u64 *t)
     return false;
 }
 
+/* TIME_REF_COUNT with the TSC at the same moment: the read is an exit, and
+ * the host may deschedule the vCPU in it, so keep the tightest of a few
+ * TSC-bracketed reads and take the bracket's midpoint. */
+static void ref_and_tsc(u64 *ref, u64 *tsc)
+{
+    u64 best = ~0ull;
+    for (int i = 0; i < 20; i++) {
+        u64 a = rdtsc(), r = rdmsr(MSR_TIME_REF_COUNT), b = rdtsc();
+        if (b - a < best) {
+            best = b - a;
+            *ref = r;
+            *tsc = a + (b - a) / 2;
+        }
+    }
+}
+
 static void test_time(void)
 {
     if (!hv_present())
         fail("time", "no Hyper-V", 0, 0);
     u64 hz = rdmsr(MSR_TSC_FREQUENCY);
     wrmsr(MSR_REFERENCE_TSC, (u64)(uintptr_t)tsc_page | 1);
-    u64 r0 = rdmsr(MSR_TIME_REF_COUNT), c0 = rdtsc();
+    u64 r0, c0, r1, c1;
+    ref_and_tsc(&r0, &c0);
     spin_us(50000);
-    u64 r1 = rdmsr(MSR_TIME_REF_COUNT), c1 = rdtsc();
+    ref_and_tsc(&r1, &c1);
     /* Reference time runs at 10 MHz of the TSC frequency the host states. */
     u64 expect = (c1 - c0) / (hz / 10000000ull);
     u64 got = r1 - r0;
