@@ -20,6 +20,9 @@ hvshim-run options (before the hvshim-kvm arguments):
   --vmm FILE              run this VMM instead of hvshim-kvm (e.g. qemu-system-x86_64 as a
                           reference; a dynamically linked VMM gets its libraries copied to L1)
   --l1-mem MIB, --l1-smp N  size of the L1 (default: enough for the guest's --mem/--smp)
+  --stamp                 prefix each guest output line with the clock of the host next to the
+                          VMM (L1 in the rig), "SECONDS.MICROSECONDS ", taken as the line leaves
+                          the VMM (for clock comparisons without relay jitter)
   --keep                  keep the rig's work directory (L1 console log, initramfs)
   -v, --verbose           copy the L1 console to stderr
   -h, --help              this text
@@ -47,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import termios
+import threading
 import time
 
 # Filled in by meson (configure_file); left as-is when run from the source tree.
@@ -96,6 +100,7 @@ class Options:
         self.l1_mem = None
         self.l1_smp = None
         self.keep = False
+        self.stamp = False
         self.verbose = False
         self.vmm_args = []
 
@@ -122,6 +127,8 @@ def parse_args(argv):
             o.verbose = True
         elif a == "--keep":
             o.keep = True
+        elif a == "--stamp":
+            o.stamp = True
         elif a in ("-h", "--help"):
             sys.stdout.write(__doc__)
             sys.exit(0)
@@ -247,9 +254,13 @@ def run_direct(o, reason):
         if src != dest:
             note(f"--rig-file {src}:{dest}: direct mode runs on this host; {dest} is not created")
     argv = [vmm] + o.vmm_args
-    if o.timeout is None and not o.rig_script:
+    if o.timeout is None and not o.rig_script and not o.stamp:
         os.execv(vmm, argv)     # nothing to supervise: the VMM owns our stdio and exit status
-    proc = subprocess.Popen(argv)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE if o.stamp else None)
+    stamper = None
+    if o.stamp:
+        stamper = threading.Thread(target=stamp_lines, args=(proc.stdout, sys.stdout.fileno()))
+        stamper.start()
     script = None
     if o.rig_script:
         env = dict(os.environ, HVSHIM_VMM_PID=str(proc.pid),
@@ -272,6 +283,8 @@ def run_direct(o, reason):
             script.wait()
         return STATUS_TIMEOUT
     rc = 128 - rc if rc < 0 else rc
+    if stamper:
+        stamper.join()
     if script:
         try:
             src = script.wait(timeout=10)
@@ -283,6 +296,12 @@ def run_direct(o, reason):
             note(f"rig script failed ({src}); hvshim-kvm exit status {rc}")
             return STATUS_SCRIPT_FAILED
     return rc
+
+
+def stamp_lines(src, fd):
+    """Copy lines from src to fd, each prefixed with the wall clock when it arrived."""
+    for line in iter(src.readline, b""):
+        write_all(fd, f"{time.time():.6f} ".encode() + line)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -585,7 +604,8 @@ class Rig:
         cwd = os.getcwd()
         env_lines = [("NONCE", self.nonce), ("CWD", cwd),
                      ("DISKS", " ".join(f"{dev}={dest}" for dev, _, dest, _ in disks)),
-                     ("CTL", vmm_option(args, "--ctl") or "")]
+                     ("CTL", vmm_option(args, "--ctl") or ""),
+                     ("STAMP", "1" if o.stamp else "0")]
         initrd = self.build_initrd(assets, vmm, args, files, env_lines)
         initrd_mib = os.path.getsize(initrd) >> 20
 

@@ -7,7 +7,8 @@
 #
 # Serial lines (QEMU chardevs that hvshim-run reads):
 #   ttyS0  L1 console and the status lines "HVSHIM-RIG <nonce> <event> ..." hvshim-run acts on
-#   ttyS1  hvshim-kvm's stdin/stdout, i.e. the L2 guest's COM1 (raw)
+#   ttyS1  hvshim-kvm's stdin/stdout, i.e. the L2 guest's COM1 (raw; with STAMP=1 each output
+#          line is prefixed with L1's clock)
 #   ttyS2  hvshim-kvm's stderr and the rig script's output (raw)
 export PATH=/bin
 mount -t proc proc /proc
@@ -60,7 +61,17 @@ set --
 [ -r /rig/args ] && . /rig/args
 
 say vmm-start
-/rig/hvshim-kvm "$@" </dev/ttyS1 >/dev/ttyS1 2>/dev/ttyS2 &
+stamper=
+if [ "${STAMP:-0}" = 1 ]; then
+    # hvshim-run --stamp: each guest line gets this host's clock (seconds.microseconds) the
+    # moment it leaves the VMM, so clock comparisons see no relay jitter.
+    mkfifo /tmp/vmm-stdout
+    ts '%.s' </tmp/vmm-stdout >/dev/ttyS1 &
+    stamper=$!
+    /rig/hvshim-kvm "$@" </dev/ttyS1 >/tmp/vmm-stdout 2>/dev/ttyS2 &
+else
+    /rig/hvshim-kvm "$@" </dev/ttyS1 >/dev/ttyS1 2>/dev/ttyS2 &
+fi
 vmm=$!
 
 script=
@@ -71,6 +82,7 @@ fi
 
 wait $vmm
 vmm_rc=$?
+[ -n "$stamper" ] && wait "$stamper"
 say vmm-exit
 
 script_rc=-

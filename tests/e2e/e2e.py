@@ -18,7 +18,8 @@ Tests (each is one guest boot; see tests/e2e/meson.build):
 --reference-qemu runs the Linux tests with QEMU + KVM's own Hyper-V emulation as the VMM inside
 the rig (a cross-check of the checks themselves; needs no hvshim-kvm).
 Environment: HVSHIM_RUN (required), HVSHIM_SMOKE_ELF (rig-smoke), HVSHIM_E2E_MODE (passed to
-hvshim-run --mode, default auto), HVSHIM_E2E_TIMEOUT (seconds per boot, default 900).
+hvshim-run --mode, default auto), HVSHIM_E2E_TIMEOUT (seconds per boot, default 900),
+HVSHIM_E2E_CLOCK_DUMP (file: write the clock samples "host guest offset" there).
 """
 
 import os
@@ -40,7 +41,7 @@ QEMU_HV_CPU = ("host,kvm=off,hv-relaxed,hv-vpindex,hv-synic,hv-time,hv-stimer,hv
 class Result:
     def __init__(self, status, out_lines, err, wall, samples):
         self.status = status
-        self.out_lines = out_lines      # (host monotonic seconds, text)
+        self.out_lines = out_lines      # (host seconds, text)
         self.err = err
         self.wall = wall
         self.samples = samples          # (host seconds, guest seconds) from HVSHIM-CLK lines
@@ -91,7 +92,8 @@ def load_assets():
 
 
 def run(run_args, timeout, stdin=subprocess.DEVNULL, env=None):
-    """Run hvshim-run; stamp each guest line with the host's monotonic clock on arrival."""
+    """Run hvshim-run. With --stamp among run_args each guest line carries the VMM host's clock
+    (hvshim-run --stamp); otherwise lines are stamped here on arrival."""
     hvshim_run = os.environ.get("HVSHIM_RUN")
     if not hvshim_run or not os.path.isfile(hvshim_run):
         fail_setup("HVSHIM_RUN is not set to the hvshim-run script (run through meson test)")
@@ -120,10 +122,15 @@ def run(run_args, timeout, stdin=subprocess.DEVNULL, env=None):
         while b"\n" in buf:
             raw, buf = buf.split(b"\n", 1)
             text = raw.decode(errors="replace").rstrip("\r")
-            lines.append((now, text))
-            m = re.search(r"HVSHIM-CLK (\d+)", text)
+            stamp = now
+            if "--stamp" in run_args:
+                m = re.match(r"(\d+\.\d+) (.*)$", text)
+                if m:
+                    stamp, text = float(m.group(1)), m.group(2)
+            lines.append((stamp, text))
+            m = re.fullmatch(r"@(\d+\.\d+)\s*", text)
             if m:
-                samples.append((now, int(m.group(1)) / 1e9))
+                samples.append((stamp, float(m.group(1))))
     if buf:
         lines.append((time.monotonic(), buf.decode(errors="replace")))
     status = p.wait()
@@ -131,7 +138,7 @@ def run(run_args, timeout, stdin=subprocess.DEVNULL, env=None):
     errf.seek(0)
     err = errf.read().decode(errors="replace")
     for _, text in lines:
-        if not text.startswith("HVSHIM-CLK"):
+        if not re.fullmatch(r"@[\d.]+\s*", text):
             print("  guest| " + text, flush=True)
     for text in err.splitlines():
         print("  stderr| " + text, flush=True)
@@ -139,36 +146,47 @@ def run(run_args, timeout, stdin=subprocess.DEVNULL, env=None):
     return Result(status, lines, err, wall, samples)
 
 
-def clock_drift_ppm(samples):
-    """Rate difference guest vs host, in ppm, from (host_s, guest_s) pairs.
+def lower_hull_slope(points):
+    """Slope of the line under all (x, y) points that is closest to them on average.
 
-    Each sample is the guest clock read just before its line left the guest; it reaches us later
-    by a variable, never negative, delay. So offset = host - guest is the true offset plus
-    that delay; the minimum offset in a window is the least delayed sample. A line through the
-    per-window minima of four windows gives the drift without the relay's jitter."""
-    if len(samples) < 8:
-        return None, "too few clock samples"
-    g0 = samples[0][1]
-    span = samples[-1][1] - g0
-    if span < 5:
+    y = host - guest clock is the true offset plus a non-negative delay, so the points lie on or
+    above the line of the true offset; the best lower bound is the edge of the lower convex hull
+    that spans the mean x (the linear-programming skew estimator of Moon, Skelly and Towsley,
+    1999). Delays only push points up, so they cannot tilt it the way a least-squares fit tilts."""
+    pts = sorted(points)
+    hull = []
+    for p in pts:
+        while len(hull) >= 2 and ((hull[-1][0] - hull[-2][0]) * (p[1] - hull[-2][1]) -
+                                  (hull[-1][1] - hull[-2][1]) * (p[0] - hull[-2][0])) <= 0:
+            hull.pop()
+        hull.append(p)
+    xm = sum(x for x, _ in pts) / len(pts)
+    for a, b in zip(hull, hull[1:]):
+        if a[0] <= xm <= b[0] and b[0] > a[0]:
+            return (b[1] - a[1]) / (b[0] - a[0])
+    return None
+
+
+def clock_drift_ppm(samples):
+    """Rate difference host vs guest clock in ppm from (host_s, guest_s) pairs, and a note."""
+    dump = os.environ.get("HVSHIM_E2E_CLOCK_DUMP")
+    if dump:
+        with open(dump, "w") as f:
+            f.writelines(f"{h:.6f} {g:.6f} {h - g:.6f}\n" for h, g in samples)
+    if len(samples) < 20:
+        return None, f"too few clock samples ({len(samples)})"
+    span = samples[-1][1] - samples[0][1]
+    if span < 10:
         return None, f"clock samples span only {span:.1f} s"
-    windows = 4
-    points = []
-    for w in range(windows):
-        lo, hi = g0 + span * w / windows, g0 + span * (w + 1) / windows
-        win = [(h - g, g) for h, g in samples if lo <= g <= hi]
-        if win:
-            off, g = min(win)
-            points.append((g, off))
-    n = len(points)
-    mg = sum(g for g, _ in points) / n
-    mo = sum(o for _, o in points) / n
-    den = sum((g - mg) ** 2 for g, _ in points)
-    slope = sum((g - mg) * (o - mo) for g, o in points) / den
-    resid = max(abs(o - (mo + slope * (g - mg))) for g, o in points)
-    # offset grows by slope per guest second: host runs (1 + slope) times as fast as the guest
-    return slope * 1e6, (f"{len(samples)} samples over {span:.1f} s guest time, "
-                         f"fit residual {resid * 1e3:.2f} ms")
+    points = [(g, h - g) for h, g in samples]
+    slope = lower_hull_slope(points)
+    halves = [lower_hull_slope(points[i::2]) for i in (0, 1)]
+    spread = " / ".join(f"{x * 1e6:+.0f}" for x in halves if x is not None)
+    floor = min(o for _, o in points)
+    near = sum(1 for _, o in points if o - floor < 0.002)
+    return (None if slope is None else slope * 1e6), (
+        f"{len(samples)} samples over {span:.1f} s guest time; even/odd halves {spread} ppm; "
+        f"{near} samples within 2 ms of the delay floor")
 
 
 def vmm_hypercalls(err):
@@ -200,7 +218,7 @@ def linux_args(assets, test, enlightenments=None, reference_qemu=False, extra_ap
 
 def common_args(timeout):
     mode = os.environ.get("HVSHIM_E2E_MODE", "auto")
-    return [f"--mode={mode}", "--timeout", str(timeout)]
+    return [f"--mode={mode}", "--timeout", str(timeout), "--stamp"]
 
 
 def test_linux_basic(opts):
