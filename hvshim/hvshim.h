@@ -44,6 +44,9 @@ void hv_partition_destroy(struct hv_partition *p);
 /* Back to power-on state (RESET, reboot): keeps configuration and connections. */
 void hv_partition_reset(struct hv_partition *p);
 
+/* Counters summed over every VP (a racy but tear-free snapshot). */
+void hv_partition_stats(const struct hv_partition *p, struct hv_stats *out);
+
 int hv_partition_register_connection(struct hv_partition *p, uint32_t connection_id,
                                      enum hv_connection_kind kind);
 void hv_partition_unregister_connection(struct hv_partition *p, uint32_t connection_id);

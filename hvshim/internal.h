@@ -96,19 +96,32 @@ static inline const struct hv_host_ops *hv_ops(const struct hv_partition *p)
     return p->ops;
 }
 
-void hv_log(const struct hv_partition *p, enum hv_log_level lvl, uint32_t vp,
-            const char *msg, uint64_t a0, uint64_t a1);
-void hv_trace(const struct hv_partition *p, uint32_t vp, enum hv_trace_kind kind,
-              uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
+/* Inline so the common "no tracer" case costs a load and a branch. */
+static inline void hv_log(const struct hv_partition *p, enum hv_log_level lvl, uint32_t vp,
+                          const char *msg, uint64_t a0, uint64_t a1)
+{
+    if (p->ops->log)
+        p->ops->log(p->ctx, lvl, vp, msg, a0, a1);
+}
+
+static inline void hv_trace(const struct hv_partition *p, uint32_t vp, enum hv_trace_kind kind,
+                            uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    if (p->ops->trace)
+        p->ops->trace(p->ctx, vp, kind, a0, a1, a2, a3);
+}
 
 static inline bool hv_feature(const struct hv_partition *p, enum hv_feature f)
 {
     return hv_has(p->cfg.features, f);
 }
 
+/* Counters have a single writer at a time (the VP's thread, or the holder
+ * of its lock): a relaxed load and store is race-free for readers and
+ * compiles to a plain increment, with no locked instruction. */
 static inline void hv_stat_inc(uint64_t *counter)
 {
-    __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
 /* Map/unmap the page an overlay MSR value points to (NULL if not enabled

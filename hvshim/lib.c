@@ -31,20 +31,6 @@ uint64_t hv_muldiv64(uint64_t a, uint64_t b, uint64_t d)
     return hv_div128_64(hi, lo, d);
 }
 
-void hv_log(const struct hv_partition *p, enum hv_log_level lvl, uint32_t vp,
-            const char *msg, uint64_t a0, uint64_t a1)
-{
-    if (p->ops->log)
-        p->ops->log(p->ctx, lvl, vp, msg, a0, a1);
-}
-
-void hv_trace(const struct hv_partition *p, uint32_t vp, enum hv_trace_kind kind,
-              uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
-{
-    if (p->ops->trace)
-        p->ops->trace(p->ctx, vp, kind, a0, a1, a2, a3);
-}
-
 void *hv_overlay_map(struct hv_partition *p, uint64_t msr_value)
 {
     if (!(msr_value & HV_PAGE_MSR_ENABLE))

@@ -80,10 +80,10 @@ enum hv_msr_result hv_msr_read(struct hv_vp *vp, uint32_t msr, uint64_t *value)
 
     if (!in_window(msr))
         return HV_MSR_UNHANDLED;
-    hv_stat_inc(&p->stats.msr_reads);
+    hv_stat_inc(&vp->stats.msr_reads);
     r = msr_area_of(msr, &a) ? a.rd(vp, msr, &v) : HV_MSR_GP;
     if (r == HV_MSR_GP) {
-        hv_stat_inc(&p->stats.msr_faults);
+        hv_stat_inc(&vp->stats.msr_faults);
         v = 0;
     }
     *value = v;
@@ -99,10 +99,10 @@ enum hv_msr_result hv_msr_write(struct hv_vp *vp, uint32_t msr, uint64_t value)
 
     if (!in_window(msr))
         return HV_MSR_UNHANDLED;
-    hv_stat_inc(&p->stats.msr_writes);
+    hv_stat_inc(&vp->stats.msr_writes);
     r = msr_area_of(msr, &a) ? a.wr(vp, msr, value) : HV_MSR_GP;
     if (r == HV_MSR_GP)
-        hv_stat_inc(&p->stats.msr_faults);
+        hv_stat_inc(&vp->stats.msr_faults);
     hv_trace(p, vp->index, HV_TRACE_MSR_WRITE, msr, value, r, 0);
     return r;
 }

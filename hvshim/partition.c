@@ -58,11 +58,15 @@ static bool required_ops_present(const struct hv_host_ops *o)
            o->now_ns && o->timer_arm && o->timer_cancel;
 }
 
-static void vps_init(struct hv_partition *p)
+static void vps_init(struct hv_partition *p, bool keep_stats)
 {
+    _Static_assert(sizeof(struct hv_stats) % sizeof(uint64_t) == 0, "stats are u64 counters");
     for (uint32_t i = 0; i < p->cfg.nr_vps; i++) {
         struct hv_vp *vp = &p->vps[i];
+        struct hv_stats stats = vp->stats;
         memset(vp, 0, sizeof(*vp));
+        if (keep_stats)
+            vp->stats = stats;   /* counters span guest reboots */
         vp->partition = p;
         vp->index = i;
         hv_synic_vp_init(vp);
@@ -90,8 +94,19 @@ int hv_partition_init(struct hv_partition *p, const struct hv_host_ops *ops, voi
     p->cfg.features = mask_by_host_ops(ops, cfg->features);
     p->vps = vps;
     hv_time_partition_init(p);
-    vps_init(p);
+    vps_init(p, false);
     return HV_OK;
+}
+
+void hv_partition_stats(const struct hv_partition *p, struct hv_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (uint32_t i = 0; i < p->cfg.nr_vps; i++) {
+        const uint64_t *src = (const uint64_t *)&p->vps[i].stats;
+        uint64_t *dst = (uint64_t *)out;
+        for (size_t k = 0; k < sizeof(*out) / sizeof(uint64_t); k++)
+            dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+    }
 }
 
 void hv_partition_destroy(struct hv_partition *p)
@@ -110,7 +125,6 @@ void hv_partition_destroy(struct hv_partition *p)
 void hv_partition_reset(struct hv_partition *p)
 {
     struct hv_connection saved[HV_MAX_CONNECTIONS];
-    struct hv_stats stats = p->stats;
     const struct hv_host_ops *ops = p->ops;
     void *ctx = p->ctx;
     struct hv_config cfg = p->cfg;
@@ -123,10 +137,9 @@ void hv_partition_reset(struct hv_partition *p)
     p->ctx = ctx;
     p->cfg = cfg;
     p->vps = vps;
-    p->stats = stats;
     memcpy(p->connections, saved, sizeof(saved));
     hv_time_partition_init(p);
-    vps_init(p);
+    vps_init(p, true);
 }
 
 /* ------------------------------------------------------------------ MSRs */

@@ -98,6 +98,11 @@ struct hv_vp {
     /* Synthetic timers */
     struct hv_stimer stimer[HV_STIMER_COUNT];
     uint32_t stimer_fired;       /* atomic: timers whose host timer fired */
+
+    /* Counters of this VP: written only by its own thread (MSRs,
+     * hypercalls) or under its lock (SynIC, stimers), so a shared cache
+     * line never bounces between VPs. hv_partition_stats() sums them. */
+    struct hv_stats stats;
 };
 
 struct hv_config {
@@ -147,7 +152,6 @@ struct hv_partition {
     uint64_t pending_tsc_hz;     /* new frequency, applied when TSC emulation ends */
 
     struct hv_connection connections[HV_MAX_CONNECTIONS];
-    struct hv_stats stats;
 };
 
 #endif /* HVSHIM_STATE_H */

@@ -71,6 +71,15 @@ void hc_decode_control(uint64_t control, struct hc_control *out)
 /* -------------------------------------------------------- descriptors */
 
 static const struct hc_desc calls[] = {
+    /* hc_lookup scans in order: the calls a running guest makes most
+     * (VMBus signalling and messages) come first. */
+    { "HvCallSignalEvent", HVCALL_SIGNAL_EVENT,
+      HC_FAST_OK, HV_HC_STAT_SIGNAL_EVENT, F(SIGNAL_EVENTS),
+      8, 0, 0, hc_signal_event },
+    /* 256 bytes of input: memory only. */
+    { "HvCallPostMessage", HVCALL_POST_MESSAGE,
+      0, HV_HC_STAT_POST_MESSAGE, F(POST_MESSAGES),
+      HV_POST_MESSAGE_INPUT_SIZE, 0, 0, hc_post_message },
     { "HvCallSwitchVirtualAddressSpace", HVCALL_SWITCH_VIRTUAL_ADDRESS_SPACE,
       HC_FAST_OK, HV_HC_STAT_SWITCH_AS, F(ADDRESS_SPACE_SWITCH),
       8, 0, 0, hc_switch_address_space },
@@ -101,13 +110,6 @@ static const struct hc_desc calls[] = {
     { "HvCallSendSyntheticClusterIpiEx", HVCALL_SEND_SYNTHETIC_CLUSTER_IPI_EX,
       HC_FAST_OK | HC_VARHEAD, HV_HC_STAT_IPI_EX, F(HCALL_IPI) | F(EX_PROCESSOR_MASKS),
       24, 0, 0, hc_send_cluster_ipi },
-    /* 256 bytes of input: memory only. */
-    { "HvCallPostMessage", HVCALL_POST_MESSAGE,
-      0, HV_HC_STAT_POST_MESSAGE, F(POST_MESSAGES),
-      HV_POST_MESSAGE_INPUT_SIZE, 0, 0, hc_post_message },
-    { "HvCallSignalEvent", HVCALL_SIGNAL_EVENT,
-      HC_FAST_OK, HV_HC_STAT_SIGNAL_EVENT, F(SIGNAL_EVENTS),
-      8, 0, 0, hc_signal_event },
     { "HvExtCallQueryCapabilities", HVCALL_EXT_QUERY_CAPABILITIES,
       HC_FAST_OK, HV_HC_STAT_EXT_QUERY, F(EXT_HYPERCALLS),
       0, 0, 8, hc_ext_query_capabilities },
@@ -403,9 +405,9 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_vp *vp, struct hv_hypercall_reg
     if (outcome != HV_HC_INJECT_UD)
         regs->result = hc_result_value(status, reps);
     if (outcome != HV_HC_CONTINUE) {
-        hv_stat_inc(&p->stats.hypercalls[d ? d->stat : HV_HC_STAT_OTHER]);
+        hv_stat_inc(&vp->stats.hypercalls[d ? d->stat : HV_HC_STAT_OTHER]);
         if (outcome == HV_HC_INJECT_UD || status != HV_STATUS_SUCCESS)
-            hv_stat_inc(&p->stats.hypercall_errors);
+            hv_stat_inc(&vp->stats.hypercall_errors);
     }
     hv_trace(p, vp->index, HV_TRACE_HYPERCALL, control, input, output,
              outcome == HV_HC_INJECT_UD ? HC_TRACE_RESULT_UD : regs->result);

@@ -111,7 +111,9 @@ void vmm_stats_print(struct vmm *vm, uint64_t wall_ns)
     }
     fputc('\n', f);
     if (vm->hv_ready) {
-        const struct hv_stats *hs = &vm->part.stats;
+        struct hv_stats sum;
+        hv_partition_stats(&vm->part, &sum);
+        const struct hv_stats *hs = &sum;
         fprintf(f, "  core: msr reads %llu writes %llu faults %llu; hypercall errors %llu; synic "
                    "messages %llu events %llu; stimer expiries %llu\n",
                 (unsigned long long)hs->msr_reads, (unsigned long long)hs->msr_writes,

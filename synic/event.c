@@ -42,7 +42,7 @@ int hv_synic_signal_event(struct hv_partition *p, uint32_t vp_index, uint32_t si
     old = __atomic_fetch_or(word, bit, __ATOMIC_SEQ_CST);
     newly = (old & bit) ? 0 : 1;
     if (newly) {
-        hv_stat_inc(&p->stats.synic_events);
+        hv_stat_inc(&vp->stats.synic_events);
         hv_synic_raise_sint_locked(vp, sint);
     }
     hv_trace(p, vp->index, HV_TRACE_SYNIC_EVENT, sint, flag, (uint64_t)newly, 0);

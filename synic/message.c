@@ -18,9 +18,12 @@ static struct hv_message *slot_of(struct hv_vp *vp, uint32_t sint)
     return (struct hv_message *)((uint8_t *)vp->simp_page + (size_t)sint * HV_MESSAGE_SIZE);
 }
 
-int hv_synic_write_slot_locked(struct hv_vp *vp, uint32_t sint, const struct hv_message *msg)
+/* Fill a free slot from its parts; the payload is copied from src (size
+ * bytes) and the rest of the slot's payload zeroed, so callers need not
+ * build a whole message first. */
+static int write_slot_parts_locked(struct hv_vp *vp, uint32_t sint, uint32_t type,
+                                   uint64_t sender, const void *src, uint32_t size)
 {
-    struct hv_partition *p = vp->partition;
     struct hv_message *slot;
 
     if (sint >= HV_SINT_COUNT)
@@ -34,14 +37,17 @@ int hv_synic_write_slot_locked(struct hv_vp *vp, uint32_t sint, const struct hv_
     for (int look = 0; look < 2; look++) {
         if (__atomic_load_n(&slot->message_type, __ATOMIC_ACQUIRE) == HVMSG_NONE) {
             /* The slot is ours until the type is published. */
-            slot->payload_size = msg->payload_size;
+            slot->payload_size = (uint8_t)size;
             slot->reserved[0] = 0;
             slot->reserved[1] = 0;
-            slot->sender = msg->sender;
-            memcpy(slot->payload, msg->payload, sizeof(slot->payload));
+            slot->sender = sender;
+            if (size)
+                memcpy(slot->payload, src, size);
+            if (size < sizeof(slot->payload))
+                memset(slot->payload + size, 0, sizeof(slot->payload) - size);
             __atomic_store_n(&slot->flags, 0, __ATOMIC_RELAXED);
-            __atomic_store_n(&slot->message_type, msg->message_type, __ATOMIC_RELEASE);
-            hv_stat_inc(&p->stats.synic_messages);
+            __atomic_store_n(&slot->message_type, type, __ATOMIC_RELEASE);
+            hv_stat_inc(&vp->stats.synic_messages);
             hv_synic_raise_sint_locked(vp, sint);
             return HV_OK;
         }
@@ -53,6 +59,13 @@ int hv_synic_write_slot_locked(struct hv_vp *vp, uint32_t sint, const struct hv_
         }
     }
     return HV_ERR_BUSY;
+}
+
+int hv_synic_write_slot_locked(struct hv_vp *vp, uint32_t sint, const struct hv_message *msg)
+{
+    uint32_t size = msg->payload_size <= HV_MESSAGE_PAYLOAD_MAX ? msg->payload_size
+                                                                : HV_MESSAGE_PAYLOAD_MAX;
+    return write_slot_parts_locked(vp, sint, msg->message_type, msg->sender, msg->payload, size);
 }
 
 /* ---------------------------------------------------------------- queue */
@@ -199,29 +212,38 @@ int hv_synic_post_message(struct hv_partition *p, uint32_t vp_index, uint32_t si
     if (!hv_feature(p, HV_F_SYNIC))
         return HV_ERR_DISABLED;   /* this partition can never receive it */
 
-    memset(&msg, 0, sizeof(msg));
-    msg.message_type = message_type;
-    msg.payload_size = (uint8_t)payload_size;
-    msg.sender = sender;
-    if (payload_size)
-        memcpy(msg.payload, payload, payload_size);
-
     hv_lock(&vp->lock);
-    /* Older work for this SINT goes first (FIFO per SINT). */
-    freed = hv_synic_redeliver_locked(vp, (uint16_t)(1u << sint));
-    rc = HV_ERR_BUSY;
-    if (queue_oldest_locked(vp, sint) < 0 && !stimer_pending_for(vp, sint))
-        rc = hv_synic_write_slot_locked(vp, sint, &msg);
+    bool waiting = false;
+    freed = 0;
+    if (hv_synic_sints_waiting_locked(vp) & (1u << sint)) {
+        /* Older work for this SINT goes first (FIFO per SINT). */
+        freed = hv_synic_redeliver_locked(vp, (uint16_t)(1u << sint));
+        waiting = queue_oldest_locked(vp, sint) >= 0 || stimer_pending_for(vp, sint);
+    } else {
+        /* Nothing waits here, so no EOM-driven retry is owed for it. */
+        vp->eom_wanted &= (uint16_t)~(1u << sint);
+    }
+    /* The common case writes straight from the caller's buffer. */
+    rc = waiting ? HV_ERR_BUSY
+                 : write_slot_parts_locked(vp, sint, message_type, sender, payload, payload_size);
     if (rc == HV_OK) {
         hv_trace(p, vp->index, HV_TRACE_SYNIC_MSG, sint, message_type, 0, 0);
-    } else if (queue_push_locked(vp, sint, &msg)) {
-        /* Slot busy, SINT masked, SynIC or SIMP off: it waits here. */
-        rc = HV_OK;
-        hv_trace(p, vp->index, HV_TRACE_SYNIC_MSG, sint, message_type, 1, 0);
     } else {
-        rc = HV_ERR_BUSY;
-        vp->post_waiters |= (uint16_t)(1u << sint);
-        hv_trace(p, vp->index, HV_TRACE_SYNIC_MSG, sint, message_type, 2, 0);
+        memset(&msg, 0, sizeof(msg));
+        msg.message_type = message_type;
+        msg.payload_size = (uint8_t)payload_size;
+        msg.sender = sender;
+        if (payload_size)
+            memcpy(msg.payload, payload, payload_size);
+        if (queue_push_locked(vp, sint, &msg)) {
+            /* Slot busy, SINT masked, SynIC or SIMP off: it waits here. */
+            rc = HV_OK;
+            hv_trace(p, vp->index, HV_TRACE_SYNIC_MSG, sint, message_type, 1, 0);
+        } else {
+            rc = HV_ERR_BUSY;
+            vp->post_waiters |= (uint16_t)(1u << sint);
+            hv_trace(p, vp->index, HV_TRACE_SYNIC_MSG, sint, message_type, 2, 0);
+        }
     }
     hv_unlock(&vp->lock);
     hv_synic_notify_slots_freed(vp, freed);

@@ -163,7 +163,7 @@ static void service_locked(struct hv_vp *vp, uint32_t n, uint64_t now, bool must
         }
         t->pending = false;
         progress = true;
-        hv_stat_inc(&p->stats.stimer_expiries);
+        hv_stat_inc(&vp->stats.stimer_expiries);
         trace_timer(vp, n, HV_STIMER_TRACE_DELIVERED, now);
         if (!(t->config & HV_STIMER_PERIODIC)) {
             /* A one-shot timer disables itself once delivered. */

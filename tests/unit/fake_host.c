@@ -496,3 +496,10 @@ void fake_clear_irqs(struct fake_vm *vm)
 {
     vm->host.nr_irqs = 0;
 }
+
+struct hv_stats fake_stats(struct fake_vm *vm)
+{
+    struct hv_stats st;
+    hv_partition_stats(&vm->part, &st);
+    return st;
+}

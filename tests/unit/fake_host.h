@@ -173,6 +173,9 @@ void fake_enable_hypercalls(struct fake_vm *vm, uint64_t page_gpa);
 enum hv_hypercall_outcome fake_hypercall(struct fake_vm *vm, uint32_t vp, uint64_t control,
                                          uint64_t input, uint64_t output, uint64_t *result);
 
+/* Core counters summed over the VPs. */
+struct hv_stats fake_stats(struct fake_vm *vm);
+
 /* Reset the recorded interrupts. */
 void fake_clear_irqs(struct fake_vm *vm);
 

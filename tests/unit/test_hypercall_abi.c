@@ -142,9 +142,9 @@ static void test_ud_counted_and_traced(void **s)
 {
     (void)s;
     struct fake_vm *vm = vm_all(2);
-    uint64_t errors = vm->part.stats.hypercall_errors;
+    uint64_t errors = fake_stats(vm).hypercall_errors;
     assert_ud(vm, HV_CPU_MODE_REAL, 0);
-    assert_int_equal(vm->part.stats.hypercall_errors, errors + 1);
+    assert_int_equal(fake_stats(vm).hypercall_errors, errors + 1);
     assert_int_equal(vm->host.last_trace_kind, HV_TRACE_HYPERCALL);
     assert_int_equal(vm->host.last_trace[0], HVCALL_SEND_SYNTHETIC_CLUSTER_IPI | FAST);
     assert_int_equal(vm->host.last_trace[3], UINT64_MAX);
@@ -274,9 +274,9 @@ static void test_every_gate(void **s)
             hv_features_t one = g & -g;
             g &= g - 1;
             struct fake_vm *vm = vm_with(HV_FEATURES_ALL & ~one, 2);
-            uint64_t before = vm->part.stats.hypercall_errors;
+            uint64_t before = fake_stats(vm).hypercall_errors;
             assert_int_equal(status_of(vm, calls[i].control, IN, OUT), HV_STATUS_ACCESS_DENIED);
-            assert_int_equal(vm->part.stats.hypercall_errors, before + 1);
+            assert_int_equal(fake_stats(vm).hypercall_errors, before + 1);
             assert_int_equal(vm->host.nr_flushes + vm->host.nr_ipis + vm->host.nr_posts +
                              vm->host.nr_signals + vm->host.yields[0], 0);
             fake_vm_free(vm);
@@ -696,14 +696,14 @@ static void test_rep_preempt_continue_and_finish(void **s)
     assert_int_equal(vm->host.flushes[0].nr_ranges, 2);
     assert_int_equal(vm->host.flushes[0].ranges[1].gva, 0x200000);
     /* continuation counts no call yet */
-    assert_int_equal(vm->part.stats.hypercalls[HV_HC_STAT_FLUSH_LIST], 0);
+    assert_int_equal(fake_stats(vm).hypercalls[HV_HC_STAT_FLUSH_LIST], 0);
 
     assert_int_equal(call_regs(vm, &r), HV_HC_COMPLETE);
     assert_int_equal(r.result, REPS(5));
     assert_int_equal(vm->host.nr_flushes, 2);
     assert_int_equal(vm->host.flushes[1].nr_ranges, 3);
     assert_int_equal(vm->host.flushes[1].ranges[0].gva, 0x300000);
-    assert_int_equal(vm->part.stats.hypercalls[HV_HC_STAT_FLUSH_LIST], 1);
+    assert_int_equal(fake_stats(vm).hypercalls[HV_HC_STAT_FLUSH_LIST], 1);
     fake_vm_free(vm);
 }
 
@@ -899,8 +899,8 @@ static void test_continue_is_traced_not_counted(void **s)
     assert_int_equal(call_regs(vm, &r), HV_HC_CONTINUE);
     assert_int_equal(vm->host.traces, traces + 1);
     assert_int_equal(vm->host.last_trace[3], REPS(1));
-    assert_int_equal(vm->part.stats.hypercall_errors, 0);
-    assert_int_equal(vm->part.stats.hypercalls[HV_HC_STAT_FLUSH_LIST], 0);
+    assert_int_equal(fake_stats(vm).hypercall_errors, 0);
+    assert_int_equal(fake_stats(vm).hypercalls[HV_HC_STAT_FLUSH_LIST], 0);
     fake_vm_free(vm);
 }
 
@@ -912,8 +912,8 @@ static void test_ud_counted_under_its_call(void **s)
         .control = HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE | FAST, .mode = HV_CPU_MODE_LONG,
     };
     assert_int_equal(call_regs(vm, &r), HV_HC_INJECT_UD);
-    assert_int_equal(vm->part.stats.hypercalls[HV_HC_STAT_FLUSH_SPACE], 1);
-    assert_int_equal(vm->part.stats.hypercall_errors, 1);
+    assert_int_equal(fake_stats(vm).hypercalls[HV_HC_STAT_FLUSH_SPACE], 1);
+    assert_int_equal(fake_stats(vm).hypercall_errors, 1);
     fake_vm_free(vm);
 }
 
@@ -946,12 +946,12 @@ static void test_stats_and_trace(void **s)
 {
     (void)s;
     struct fake_vm *vm = vm_all(2);
-    struct hv_stats *st = &vm->part.stats;
     call(vm, HVCALL_SEND_SYNTHETIC_CLUSTER_IPI | FAST, 0x30, 1);
     call(vm, HVCALL_SEND_SYNTHETIC_CLUSTER_IPI | FAST, 0x3, 1);   /* bad vector */
     call(vm, HVCALL_NOTIFY_LONG_SPIN_WAIT | FAST, 100, 0);
     call(vm, 0x7777, 0, 0);
     call(vm, HVCALL_GET_PARTITION_ID, 0, 0);
+    struct hv_stats sum = fake_stats(vm), *st = &sum;
     assert_int_equal(st->hypercalls[HV_HC_STAT_IPI], 2);
     assert_int_equal(st->hypercalls[HV_HC_STAT_SPIN_WAIT], 1);
     assert_int_equal(st->hypercalls[HV_HC_STAT_OTHER], 2);

@@ -628,7 +628,7 @@ static void test_post_message_host_status(void **s)
     assert_int_equal(status_of(vm, HVCALL_POST_MESSAGE, IN, 0), HV_STATUS_INSUFFICIENT_BUFFERS);
     vm->host.post_status = HV_STATUS_INSUFFICIENT_MEMORY;
     assert_int_equal(status_of(vm, HVCALL_POST_MESSAGE, IN, 0), HV_STATUS_INSUFFICIENT_MEMORY);
-    assert_int_equal(vm->part.stats.hypercall_errors, 2);
+    assert_int_equal(fake_stats(vm).hypercall_errors, 2);
     vm->host.post_status = 0;
     assert_int_equal(status_of(vm, HVCALL_POST_MESSAGE, IN, 0), 0);
     fake_vm_free(vm);
@@ -1024,7 +1024,7 @@ static void test_ext_query_capabilities_slow(void **s)
     assert_int_equal(call(vm, HVCALL_EXT_QUERY_CAPABILITIES, 0, OUT), 0);
     assert_int_equal(fake_read64(vm, OUT), 0);
     assert_int_equal(fake_read64(vm, OUT + 8), 0x1234);   /* only 8 bytes written */
-    assert_int_equal(vm->part.stats.hypercalls[HV_HC_STAT_EXT_QUERY], 1);
+    assert_int_equal(fake_stats(vm).hypercalls[HV_HC_STAT_EXT_QUERY], 1);
     fake_vm_free(vm);
 }
 

@@ -111,7 +111,7 @@ static void test_unimplemented_in_window_gp(void **s)
         assert_int_equal(v, 0);
         assert_int_equal(fake_wrmsr_r(vm, 0, holes[i], 0), HV_MSR_GP);
     }
-    assert_int_equal(vm->part.stats.msr_faults, 2 * sizeof(holes) / sizeof(holes[0]));
+    assert_int_equal(fake_stats(vm).msr_faults, 2 * sizeof(holes) / sizeof(holes[0]));
     fake_vm_free(vm);
 }
 
@@ -143,9 +143,9 @@ static void test_trace_and_stats(void **s)
     assert_int_equal(fake_wrmsr_r(vm, 0, HV_MSR_VP_INDEX, 5), HV_MSR_GP);
     assert_int_equal(vm->host.last_trace_kind, HV_TRACE_MSR_WRITE);
     assert_int_equal(vm->host.last_trace[2], HV_MSR_GP);
-    assert_int_equal(vm->part.stats.msr_reads, 1);
-    assert_int_equal(vm->part.stats.msr_writes, 1);
-    assert_int_equal(vm->part.stats.msr_faults, 1);
+    assert_int_equal(fake_stats(vm).msr_reads, 1);
+    assert_int_equal(fake_stats(vm).msr_writes, 1);
+    assert_int_equal(fake_stats(vm).msr_faults, 1);
     fake_vm_free(vm);
 }
 

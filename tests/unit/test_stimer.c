@@ -358,7 +358,7 @@ static void test_oneshot_message_on_time(void **s)
 {
     (void)s;
     struct fake_vm *vm = msg_vm(0, 1);
-    uint64_t before = vm->part.stats.stimer_expiries;
+    uint64_t before = fake_stats(vm).stimer_expiries;
     fake_wrmsr(vm, 0, cfg_msr(0), CFG_MSG_ONESHOT);
     uint64_t due = now_ref(vm) + MS_TICKS;
     fake_wrmsr(vm, 0, cnt_msr(0), due);
@@ -377,7 +377,7 @@ static void test_oneshot_message_on_time(void **s)
     /* One-shot: enable clears once delivered. */
     assert_int_equal(fake_rdmsr(vm, 0, cfg_msr(0)), CFG_MSG_ONESHOT & ~HV_STIMER_ENABLE);
     assert_false(host_timer(vm, 0, 0)->armed);
-    assert_int_equal(vm->part.stats.stimer_expiries, before + 1);
+    assert_int_equal(fake_stats(vm).stimer_expiries, before + 1);
     advance_ticks(vm, 10 * MS_TICKS);
     assert_int_equal(vm->host.nr_irqs, 1);
     fake_vm_free(vm);
@@ -795,7 +795,7 @@ static void test_direct_mode_without_synic(void **s)
     assert_int_equal(vm->host.irqs[0].vector, 0xED);
     assert_false(vm->host.irqs[0].auto_eoi);
     assert_int_equal(fake_rdmsr(vm, 0, cfg_msr(0)), CFG_DIRECT_ED & ~HV_STIMER_ENABLE);
-    assert_int_equal(vm->part.stats.stimer_expiries, 1);
+    assert_int_equal(fake_stats(vm).stimer_expiries, 1);
     fake_vm_free(vm);
 }
 
@@ -828,7 +828,7 @@ static void test_xsa472_stimer_with_unmapped_simp(void **s)
     fake_wrmsr(vm, 0, cnt_msr(0), due);
     advance_ticks(vm, 100);                 /* fires: must not touch a NULL page */
     assert_true(vm->vps[0].stimer[0].pending);
-    assert_int_equal(vm->part.stats.stimer_expiries, 0);
+    assert_int_equal(fake_stats(vm).stimer_expiries, 0);
     assert_int_equal(vm->host.nr_irqs, 0);
     hv_vp_poll(&vm->vps[0]);
     hv_stimer_expired(&vm->vps[0], 0);
@@ -1080,7 +1080,7 @@ static void test_duplicate_callback_single_delivery(void **s)
     hv_stimer_expired(&vm->vps[0], 0);
     assert_int_equal(slot_type(vm, 0, SINT2), HVMSG_NONE);
     assert_int_equal(vm->host.nr_irqs, 1);
-    assert_int_equal(vm->part.stats.stimer_expiries, 1);
+    assert_int_equal(fake_stats(vm).stimer_expiries, 1);
     fake_vm_free(vm);
 }
 
@@ -1320,7 +1320,7 @@ static void test_trace_sequence_and_stats(void **s)
     }
     assert_int_equal(g_traces[0].a[2], due);
     assert_int_equal(g_traces[1].a[2], due);
-    assert_int_equal(vm->part.stats.stimer_expiries, 1);
+    assert_int_equal(fake_stats(vm).stimer_expiries, 1);
     /* A reprogrammed running timer traces a stop. */
     g_nr_traces = 0;
     fake_wrmsr(vm, 0, cnt_msr(1), now_ref(vm) + 100);

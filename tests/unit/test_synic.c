@@ -433,7 +433,7 @@ static void test_post_into_free_slot(void **s)
     uint8_t payload[40];
     for (uint32_t i = 0; i < sizeof(payload); i++)
         payload[i] = (uint8_t)(i * 3 + 1);
-    uint64_t before = vm->part.stats.synic_messages;
+    uint64_t before = fake_stats(vm).synic_messages;
     assert_int_equal(hv_synic_post_message(&vm->part, 0, VMBUS_SINT, 1, 0xABCDEF, payload,
                                            sizeof(payload)), HV_OK);
     struct hv_message *m = slot(vm, 0, VMBUS_SINT);
@@ -446,7 +446,7 @@ static void test_post_into_free_slot(void **s)
     assert_int_equal(vm->host.irqs[0].vp, 0);
     assert_int_equal(vm->host.irqs[0].vector, VMBUS_VECTOR);
     assert_true(vm->host.irqs[0].auto_eoi);
-    assert_int_equal(vm->part.stats.synic_messages, before + 1);
+    assert_int_equal(fake_stats(vm).synic_messages, before + 1);
     assert_int_equal(vm->host.last_trace_kind, HV_TRACE_SYNIC_MSG);
     assert_int_equal(vm->host.last_trace[0], VMBUS_SINT);
     assert_int_equal(vm->host.last_trace[2], 0);     /* delivered */
@@ -940,14 +940,14 @@ static void test_signal_sets_flag_and_raises(void **s)
 {
     (void)s;
     struct fake_vm *vm = synic_vm(0, 1);
-    uint64_t before = vm->part.stats.synic_events;
+    uint64_t before = fake_stats(vm).synic_events;
     assert_int_equal(hv_synic_signal_event(&vm->part, 0, VMBUS_SINT, 13), 1);
     assert_true(flag_is_set(vm, 0, VMBUS_SINT, 13));
     assert_int_equal(flags_area(vm, 0, VMBUS_SINT)[1], 1u << 5);
     assert_int_equal(vm->host.nr_irqs, 1);
     assert_int_equal(vm->host.irqs[0].vector, VMBUS_VECTOR);
     assert_true(vm->host.irqs[0].auto_eoi);
-    assert_int_equal(vm->part.stats.synic_events, before + 1);
+    assert_int_equal(fake_stats(vm).synic_events, before + 1);
     assert_int_equal(vm->host.last_trace_kind, HV_TRACE_SYNIC_EVENT);
     assert_int_equal(vm->host.last_trace[1], 13);
     assert_int_equal(vm->host.last_trace[2], 1);
