@@ -95,6 +95,7 @@ struct vcpu_stats {
     uint64_t msr_exits;
     uint64_t tlb_flushes;        /* flushes done on this vCPU */
     uint64_t autoeoi_scrubs;     /* ISR bits cleared */
+    uint64_t autoeoi_x2apic_eois; /* ... of which by an x2APIC EOI */
     uint64_t autoeoi_checks;
 };
 

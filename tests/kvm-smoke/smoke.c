@@ -67,8 +67,28 @@ static inline void cpuid(u32 leaf, u32 sub, u32 r[4])
 {
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
-static inline u32 lapic_read(u32 reg) { return *(volatile u32 *)(LAPIC + reg); }
-static inline void lapic_write(u32 reg, u32 v) { *(volatile u32 *)(LAPIC + reg) = v; }
+/* The LAPIC through MMIO, or through MSRs once a test switched this CPU
+ * (only the BSP ever does) to x2APIC mode. */
+static bool x2apic;
+
+static inline u32 lapic_read(u32 reg)
+{
+    if (x2apic) {
+        u32 lo, hi;
+        __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x800u + (reg >> 4)));
+        return lo;
+    }
+    return *(volatile u32 *)(LAPIC + reg);
+}
+
+static inline void lapic_write(u32 reg, u32 v)
+{
+    if (x2apic) {
+        __asm__ volatile("wrmsr" :: "c"(0x800u + (reg >> 4)), "a"(v), "d"(0u) : "memory");
+        return;
+    }
+    *(volatile u32 *)(LAPIC + reg) = v;
+}
 
 void *memcpy(void *d, const void *s, size_t n)
 {
@@ -246,7 +266,7 @@ static void (*irq_handler[256])(struct frame *);
 
 static u32 this_cpu(void)
 {
-    return lapic_read(0x20) >> 24;
+    return x2apic ? lapic_read(0x20) : lapic_read(0x20) >> 24;
 }
 
 void trap(struct frame *f);
@@ -678,6 +698,15 @@ static void test_autoeoi(void)
     pr("autoeoi: hints %x (deprecating AutoEOI: %s)\n", (u64)r[0], (r[0] & (1u << 9)) ? "yes" : "no");
     u64 want = arg_u64("count", 50);
 
+    if (arg_u64("x2apic", 0)) {
+        cpuid(1, 0, r);
+        if (!(r[2] & (1u << 21)))
+            fail("autoeoi", "no x2APIC", r[2], 0);
+        u64 base = rdmsr(0x1B);
+        wrmsr(0x1B, base | (1ull << 11) | (1ull << 10));
+        x2apic = true;
+        pr("autoeoi: LAPIC in x2APIC mode\n");
+    }
     irq_handler[AUTOEOI_VEC] = on_autoeoi;
     irq_handler[LOWPRI_VEC] = on_lowpri;
     lapic_write(0xF0, 0x1FF);                          /* enable, spurious 0xFF */
@@ -691,8 +720,8 @@ static void test_autoeoi(void)
     wrmsr(MSR_SIEFP, (u64)(uintptr_t)siefp | 1);
     wrmsr(MSR_SINT0 + SINT, AUTOEOI_VEC | (1ull << 17)); /* unmasked, AutoEOI */
     wrmsr(MSR_SCONTROL, 1);
-    /* Stimer0: periodic, 1 ms, messages to SINT2. */
-    wrmsr(MSR_STIMER0_COUNT, 10000);
+    /* Stimer0: periodic (1 ms unless stimer_us says), messages to SINT2. */
+    wrmsr(MSR_STIMER0_COUNT, arg_u64("stimer_us", 1000) * 10);
     wrmsr(MSR_STIMER0_CONFIG, 1 | 2 | ((u64)SINT << 16));
 
     u64 deadline = rdtsc() + arg_u64("timeout_ms", 10000) * 1000000000ull / ns_per_tick_x1000;
