@@ -57,7 +57,7 @@ void vmm_stats_print(struct vmm *vm, uint64_t wall_ns)
     FILE *f = stderr;
     uint64_t exits[VMM_EXIT_REASONS] = { 0 };
     uint64_t total = 0, us_tsc = 0, us_n = 0, hc_tsc = 0, hc_n = 0, msr_tsc = 0, msr_n = 0;
-    uint64_t flushes = 0, scrubs = 0, checks = 0, eintr = 0;
+    uint64_t flushes = 0, scrubs = 0, checks = 0, eintr = 0, x2eoi = 0;
     for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
         const struct vcpu_stats *s = &vm->vcpus[i].st;
         for (uint32_t r = 0; r < VMM_EXIT_REASONS; r++) {
@@ -73,6 +73,7 @@ void vmm_stats_print(struct vmm *vm, uint64_t wall_ns)
         flushes += s->tlb_flushes;
         scrubs += s->autoeoi_scrubs;
         checks += s->autoeoi_checks;
+        x2eoi += s->autoeoi_x2apic_eois;
         eintr += s->eintr;
     }
     double secs = (double)wall_ns / 1e9;
@@ -125,9 +126,10 @@ void vmm_stats_print(struct vmm *vm, uint64_t wall_ns)
             (unsigned long long)atomic_load(&vm->injections), (unsigned long long)atomic_load(&vm->ipis),
             (unsigned long long)atomic_load(&vm->timer_fires), (unsigned long long)atomic_load(&vm->kicks),
             (unsigned long long)atomic_load(&vm->pauses));
-    fprintf(f, "  tlb: flush requests %llu, vCPU flushes %llu; autoeoi: checks %llu, ISR scrubs %llu\n",
+    fprintf(f, "  tlb: flush requests %llu, vCPU flushes %llu; autoeoi: checks %llu, ISR scrubs %llu "
+               "(x2APIC EOIs %llu)\n",
             (unsigned long long)atomic_load(&vm->flush_requests), (unsigned long long)flushes,
-            (unsigned long long)checks, (unsigned long long)scrubs);
+            (unsigned long long)checks, (unsigned long long)scrubs, (unsigned long long)x2eoi);
     fprintf(f, "  unclaimed: pio %llu, mmio %llu\n", (unsigned long long)atomic_load(&vm->pio_unclaimed),
             (unsigned long long)atomic_load(&vm->mmio_unclaimed));
 }
