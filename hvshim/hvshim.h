@@ -50,6 +50,8 @@ void hv_partition_stats(const struct hv_partition *p, struct hv_stats *out);
 int hv_partition_register_connection(struct hv_partition *p, uint32_t connection_id,
                                      enum hv_connection_kind kind);
 void hv_partition_unregister_connection(struct hv_partition *p, uint32_t connection_id);
+/* The kinds (enum hv_connection_kind bits) registered for an id; 0 if none. */
+uint32_t hv_partition_connection_kinds(const struct hv_partition *p, uint32_t connection_id);
 
 static inline struct hv_vp *hv_partition_vp(struct hv_partition *p, uint32_t vp_index)
 {

@@ -124,20 +124,19 @@ void hv_partition_destroy(struct hv_partition *p)
 
 void hv_partition_reset(struct hv_partition *p)
 {
-    struct hv_connection saved[HV_MAX_CONNECTIONS];
     const struct hv_host_ops *ops = p->ops;
     void *ctx = p->ctx;
     struct hv_config cfg = p->cfg;
     struct hv_vp *vps = p->vps;
 
-    memcpy(saved, p->connections, sizeof(saved));
     hv_partition_destroy(p);
-    memset(p, 0, sizeof(*p));
+    /* The connection table is host configuration: everything before it
+     * returns to power-on state, the table itself stays. */
+    memset(p, 0, offsetof(struct hv_partition, connections_seq));
     p->ops = ops;
     p->ctx = ctx;
     p->cfg = cfg;
     p->vps = vps;
-    memcpy(p->connections, saved, sizeof(saved));
     hv_time_partition_init(p);
     vps_init(p, true);
 }

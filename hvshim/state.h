@@ -36,18 +36,21 @@ struct hv_stimer {
     bool pending;            /* expired, delivery outstanding */
 };
 
-/* Connection ids the host registered for HvPostMessage/HvSignalEvent. */
-#define HV_MAX_CONNECTIONS 64u
+/*
+ * Connection ids the host registered for HvPostMessage/HvSignalEvent
+ * (VMBus: 1 and 4 for messages, one event id per channel). An
+ * open-addressed table read without locks on every SignalEvent: each
+ * entry is one 64-bit word (bits 0-23 id, 32-33 kinds; 0 = empty), and a
+ * seqlock makes readers retry across a writer's backward-shift deletion.
+ */
+#define HV_MAX_CONNECTIONS 768u
+#define HV_CONNECTION_SLOTS 1024u   /* power of two, load <= 3/4 */
 
 enum hv_connection_kind {
     HV_CONNECTION_MESSAGE = 1,  /* HvPostMessage target */
     HV_CONNECTION_EVENT = 2,    /* HvSignalEvent target */
 };
 
-struct hv_connection {
-    uint32_t id;                /* 0 = free entry */
-    uint32_t kinds;             /* bitmask of enum hv_connection_kind */
-};
 
 /* Counters the host can print (--stats). */
 enum hv_hc_stat {
@@ -151,7 +154,10 @@ struct hv_partition {
     uint64_t tsc_invariant_control;
     uint64_t pending_tsc_hz;     /* new frequency, applied when TSC emulation ends */
 
-    struct hv_connection connections[HV_MAX_CONNECTIONS];
+    /* Kept across hv_partition_reset(): must stay last (see reset). */
+    uint32_t connections_seq;
+    uint32_t nr_connections;
+    uint64_t connections[HV_CONNECTION_SLOTS];
 };
 
 #endif /* HVSHIM_STATE_H */

@@ -26,11 +26,42 @@
 
 #define HC_KINDS_VALID ((uint32_t)HV_CONNECTION_MESSAGE | (uint32_t)HV_CONNECTION_EVENT)
 
+#define CONN_ID(e)    ((uint32_t)((e) & HV_CONNECTION_ID_MASK))
+#define CONN_KINDS(e) ((uint32_t)((e) >> 32))
+#define CONN_MASK     (HV_CONNECTION_SLOTS - 1u)
+
+_Static_assert((HV_CONNECTION_SLOTS & CONN_MASK) == 0, "slots are a power of two");
+_Static_assert(HV_MAX_CONNECTIONS * 4u <= HV_CONNECTION_SLOTS * 3u, "load factor <= 3/4");
+
+static uint32_t conn_home(uint32_t id)
+{
+    return (id * 0x9E3779B1u) >> 22 & CONN_MASK;   /* multiplicative hash, top bits */
+}
+
+/* Slot holding id, or the empty slot ending its probe chain. p->lock held. */
+static uint32_t conn_find_locked(const struct hv_partition *p, uint32_t id)
+{
+    uint32_t i = conn_home(id);
+    while (p->connections[i] != 0 && CONN_ID(p->connections[i]) != id)
+        i = (i + 1) & CONN_MASK;   /* terminates: the table is never full */
+    return i;
+}
+
+static void conn_write_begin(struct hv_partition *p)
+{
+    __atomic_store_n(&p->connections_seq, p->connections_seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static void conn_write_end(struct hv_partition *p)
+{
+    __atomic_store_n(&p->connections_seq, p->connections_seq + 1, __ATOMIC_RELEASE);
+}
+
 int hv_partition_register_connection(struct hv_partition *p, uint32_t connection_id,
                                      enum hv_connection_kind kind)
 {
-    struct hv_connection *free_slot = 0;
-    int rc = HV_ERR_NOSPC;
+    int rc = HV_OK;
 
     /* Id 0 marks a free entry, and only 24 bits are an id. */
     if (connection_id == 0 || (connection_id & ~HV_CONNECTION_ID_MASK))
@@ -38,20 +69,17 @@ int hv_partition_register_connection(struct hv_partition *p, uint32_t connection
     if ((uint32_t)kind == 0 || ((uint32_t)kind & ~HC_KINDS_VALID))
         return HV_ERR_INVAL;
     hv_lock(&p->lock);
-    for (uint32_t i = 0; i < HV_MAX_CONNECTIONS; i++) {
-        struct hv_connection *e = &p->connections[i];
-        if (e->id == connection_id) {
-            e->kinds |= (uint32_t)kind;
-            rc = HV_OK;
-            break;
-        }
-        if (e->id == 0 && !free_slot)
-            free_slot = e;
-    }
-    if (rc != HV_OK && free_slot) {
-        free_slot->id = connection_id;
-        free_slot->kinds = (uint32_t)kind;
-        rc = HV_OK;
+    uint32_t i = conn_find_locked(p, connection_id);
+    uint64_t e = p->connections[i];
+    if (e == 0 && p->nr_connections >= HV_MAX_CONNECTIONS) {
+        rc = HV_ERR_NOSPC;
+    } else {
+        uint64_t kinds = (e ? CONN_KINDS(e) : 0) | (uint32_t)kind;
+        conn_write_begin(p);
+        __atomic_store_n(&p->connections[i], (kinds << 32) | connection_id, __ATOMIC_RELAXED);
+        conn_write_end(p);
+        if (e == 0)
+            p->nr_connections++;
     }
     hv_unlock(&p->lock);
     return rc;
@@ -59,18 +87,54 @@ int hv_partition_register_connection(struct hv_partition *p, uint32_t connection
 
 void hv_partition_unregister_connection(struct hv_partition *p, uint32_t connection_id)
 {
-    if (connection_id == 0)
+    if (connection_id == 0 || (connection_id & ~HV_CONNECTION_ID_MASK))
         return;
     hv_lock(&p->lock);
-    for (uint32_t i = 0; i < HV_MAX_CONNECTIONS; i++) {
-        struct hv_connection *e = &p->connections[i];
-        if (e->id == connection_id) {
-            e->id = 0;
-            e->kinds = 0;
-            break;
+    uint32_t hole = conn_find_locked(p, connection_id);
+    if (p->connections[hole] != 0) {
+        conn_write_begin(p);
+        /* Backward-shift deletion: pull later members of the chain into
+         * the hole so every remaining id stays reachable from its home. */
+        for (uint32_t j = (hole + 1) & CONN_MASK; p->connections[j] != 0;
+             j = (j + 1) & CONN_MASK) {
+            uint32_t home = conn_home(CONN_ID(p->connections[j]));
+            /* Movable when its home is not cyclically within (hole, j]. */
+            bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+            if (movable) {
+                __atomic_store_n(&p->connections[hole], p->connections[j], __ATOMIC_RELAXED);
+                hole = j;
+            }
         }
+        __atomic_store_n(&p->connections[hole], 0, __ATOMIC_RELAXED);
+        conn_write_end(p);
+        p->nr_connections--;
     }
     hv_unlock(&p->lock);
+}
+
+uint32_t hv_partition_connection_kinds(const struct hv_partition *p, uint32_t connection_id)
+{
+    uint32_t seq, kinds;
+
+    if (connection_id == 0 || (connection_id & ~HV_CONNECTION_ID_MASK))
+        return 0;
+    do {
+        while ((seq = __atomic_load_n(&p->connections_seq, __ATOMIC_ACQUIRE)) & 1)
+            hv_cpu_relax();
+        kinds = 0;
+        uint32_t i = conn_home(connection_id);
+        for (uint32_t n = 0; n < HV_CONNECTION_SLOTS; n++, i = (i + 1) & CONN_MASK) {
+            uint64_t e = __atomic_load_n(&p->connections[i], __ATOMIC_RELAXED);
+            if (e == 0)
+                break;
+            if (CONN_ID(e) == connection_id) {
+                kinds = CONN_KINDS(e);
+                break;
+            }
+        }
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    } while (__atomic_load_n(&p->connections_seq, __ATOMIC_RELAXED) != seq);
+    return kinds;
 }
 
 /* The status for sending a `kind` request to raw_id, SUCCESS if it may go
@@ -82,14 +146,8 @@ static uint16_t route(struct hv_partition *p, uint32_t raw_id, enum hv_connectio
 
     if (raw_id == 0 || (raw_id & ~HV_CONNECTION_ID_MASK))
         return HV_STATUS_INVALID_CONNECTION_ID;
-    hv_lock(&p->lock);
-    for (uint32_t i = 0; i < HV_MAX_CONNECTIONS; i++) {
-        if (p->connections[i].id == raw_id) {
-            kinds = p->connections[i].kinds;
-            break;
-        }
-    }
-    hv_unlock(&p->lock);
+    /* Lock-free: every VP's SignalEvent goes through here. */
+    kinds = hv_partition_connection_kinds(p, raw_id);
     if (kinds == 0)
         return HV_STATUS_INVALID_CONNECTION_ID;
     if (!(kinds & (uint32_t)kind))

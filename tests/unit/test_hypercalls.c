@@ -751,10 +751,9 @@ static void test_register_merges_kinds(void **s)
     assert_int_equal(hv_partition_register_connection(&vm->part, 9, HV_CONNECTION_EVENT), HV_OK);
     assert_int_equal(hv_partition_register_connection(&vm->part, 9, HV_CONNECTION_MESSAGE), HV_OK);
     assert_int_equal(hv_partition_register_connection(&vm->part, 9, HV_CONNECTION_MESSAGE), HV_OK);
-    unsigned entries = 0;
-    for (unsigned i = 0; i < HV_MAX_CONNECTIONS; i++)
-        entries += vm->part.connections[i].id == 9;
-    assert_int_equal(entries, 1);
+    assert_int_equal(vm->part.nr_connections, 1);
+    assert_int_equal(hv_partition_connection_kinds(&vm->part, 9),
+                     HV_CONNECTION_EVENT | HV_CONNECTION_MESSAGE);
     put_message(vm, IN, 9, 0, 1, 4);
     assert_int_equal(status_of(vm, HVCALL_POST_MESSAGE, IN, 0), 0);
     assert_int_equal(status_of(vm, HVCALL_SIGNAL_EVENT | FAST, 9, 0), 0);
@@ -776,6 +775,50 @@ static void test_register_table_full(void **s)
     assert_int_equal(hv_partition_register_connection(&vm->part, 1000, HV_CONNECTION_EVENT), HV_OK);
     assert_int_equal(status_of(vm, HVCALL_SIGNAL_EVENT | FAST, 1000, 0), 0);
     assert_int_equal(status_of(vm, HVCALL_SIGNAL_EVENT | FAST, 30, 0), HV_STATUS_INVALID_CONNECTION_ID);
+    fake_vm_free(vm);
+}
+
+/* The open-addressed table against a plain array, through long random
+ * register/unregister sequences at full load (collisions, wrap-around at
+ * the table's end, backward-shift deletion). */
+static void test_connection_table_model(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = vm_all(1);
+    enum { IDS = 3000 };
+    static uint8_t model[IDS];
+    uint32_t live = 0, seed = 12345;
+    memset(model, 0, sizeof(model));
+    for (unsigned step = 0; step < 200000; step++) {
+        seed = seed * 1103515245u + 12345u;
+        uint32_t id = 1 + (seed >> 8) % (IDS - 1);
+        if ((seed >> 4) & 1) {
+            int rc = hv_partition_register_connection(&vm->part, id, HV_CONNECTION_EVENT);
+            if (model[id]) {
+                assert_int_equal(rc, HV_OK);
+            } else if (live < HV_MAX_CONNECTIONS) {
+                assert_int_equal(rc, HV_OK);
+                model[id] = 1;
+                live++;
+            } else {
+                assert_int_equal(rc, HV_ERR_NOSPC);
+            }
+        } else {
+            hv_partition_unregister_connection(&vm->part, id);
+            if (model[id]) {
+                model[id] = 0;
+                live--;
+            }
+        }
+        if (step % 5000 == 0)
+            for (uint32_t k = 1; k < IDS; k++)
+                assert_int_equal(hv_partition_connection_kinds(&vm->part, k) != 0, model[k]);
+    }
+    assert_int_equal(vm->part.nr_connections, live);
+    for (uint32_t k = 1; k < IDS; k++)
+        assert_int_equal(hv_partition_connection_kinds(&vm->part, k) != 0, model[k]);
+    assert_int_equal(hv_partition_connection_kinds(&vm->part, 0), 0);
+    assert_int_equal(hv_partition_connection_kinds(&vm->part, 0x1000001), 0);
     fake_vm_free(vm);
 }
 
@@ -1091,6 +1134,7 @@ int main(void)
         cmocka_unit_test(test_register_rejects_bad_ids_and_kinds),
         cmocka_unit_test(test_register_merges_kinds),
         cmocka_unit_test(test_register_table_full),
+        cmocka_unit_test(test_connection_table_model),
         cmocka_unit_test(test_unregister),
         cmocka_unit_test(test_connections_survive_reset),
         cmocka_unit_test(test_flush_caller_is_calling_vp),

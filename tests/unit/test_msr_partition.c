@@ -317,7 +317,7 @@ static void test_reset_keeps_connections_and_config(void **s)
     fake_enable_hypercalls(vm, PAGE(3));
     fake_wrmsr(vm, 0, HV_MSR_CRASH_P0, 5);
     hv_partition_reset(&vm->part);
-    assert_int_equal(vm->part.connections[0].id, 1);
+    assert_int_equal(hv_partition_connection_kinds(&vm->part, 1), HV_CONNECTION_MESSAGE);
     assert_int_equal(vm->part.cfg.features, HV_FEATURES_ALL);
     assert_int_equal(fake_rdmsr(vm, 0, HV_MSR_GUEST_OS_ID), 0);
     assert_int_equal(fake_rdmsr(vm, 0, HV_MSR_CRASH_P0), 0);
