@@ -74,14 +74,15 @@ ipi_tlb_workload() {
     r "workload=done"
 }
 
-# Clock samples for the host: busybox ts stamps each (empty) line with the time since it started,
-# in microseconds, as it reads it. The lines are short ("@12.345678"): every byte is a UART exit
-# and each exit adds jitter between the guest's stamp and the host's.
+# Clock samples for the host, two-step like PTP: busybox ts takes the time (since it started, in
+# microseconds) as it reads each empty input line and writes "\n@<time> \n"; the host stamps the
+# first newline, one UART byte after the guest's stamp, and pairs it with the value that follows.
+# (Every byte the guest sends is a VM exit, and each exit adds jitter between the two stamps.)
 clock_sampler() {
     while [ ! -e /tmp/clk.stop ]; do
         echo
         usleep 50000
-    done | ts -s '@%.s'
+    done | ts -s "$(printf '\n@%%.s')"
 }
 
 case "$test" in
