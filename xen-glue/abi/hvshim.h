@@ -99,16 +99,23 @@ struct hvshim_vmbus_entry {
 #define XEN_DMOP_hvshim_time        37
 
 /*
- * ATTACH: become the domain's VMBus daemon. Resets the ring and forgets all
- * connections a previous daemon registered (a restarted daemon starts from
- * an empty bus). -ENODEV: the domain has no hvshim partition (viridian off);
- * -EOPNOTSUPP: abi_version not supported.
+ * ATTACH: become the domain's VMBus daemon. Resets the ring and closes the
+ * previous daemon's event channel. Without HVSHIM_ATTACH_RESUME it also
+ * forgets every connection registered so far (a new daemon starts from an
+ * empty bus); with it they stay routed, for a daemon that restarts with
+ * the bus state its predecessor saved (it registers them again to learn
+ * the event bits). -ENODEV: the domain has no hvshim partition (viridian
+ * off); -EOPNOTSUPP: abi_version not supported; -EINVAL: unknown flags.
  */
+#define HVSHIM_ATTACH_RESUME 1
+
 struct xen_dm_op_hvshim_attach {
     uint32_t abi_version;      /* IN */
+    uint32_t flags;            /* IN: HVSHIM_ATTACH_* */
     uint32_t port;             /* OUT: bind with xenevtchn_bind_interdomain */
     uint32_t nr_frames;        /* OUT: HVSHIM_VMBUS_FRAMES */
     uint32_t nr_vps;           /* OUT: VP indexes 0 .. nr_vps - 1 */
+    uint32_t pad;
 };
 
 /* DETACH: stop forwarding; connections are unregistered, so the guest gets

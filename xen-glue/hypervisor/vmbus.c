@@ -314,6 +314,7 @@ static void reset_ring(struct hvshim_vmbus *vm)
     ctl->version = HVSHIM_VMBUS_ABI_VERSION;
     ctl->ring_slots = HVSHIM_VMBUS_RING_SLOTS;
     ctl->ring_offset = HVSHIM_VMBUS_RING_OFFSET;
+    memcpy(ctl->event_ids, vm->event_ids, sizeof(ctl->event_ids));
     vm->prod = 0;
     vm->tokens = RATE_BURST;
     vm->refill_at = NOW() + RATE_PERIOD_NS;
@@ -346,6 +347,8 @@ static int op_attach(struct viridian_domain *vd, struct xen_dm_op_hvshim_attach 
 
     if ( a->abi_version != HVSHIM_VMBUS_ABI_VERSION )
         return -EOPNOTSUPP;
+    if ( (a->flags & ~HVSHIM_ATTACH_RESUME) || a->pad )
+        return -EINVAL;
 
     spin_lock(&vd->lock);
     vm = vmbus_get(vd);
@@ -355,10 +358,11 @@ static int op_attach(struct viridian_domain *vd, struct xen_dm_op_hvshim_attach 
         return -ENOMEM;
     }
 
-    /* A new daemon starts from an empty bus: whatever the previous one
-     * registered or left in the ring is gone, and its channel closed. */
+    /* A new daemon starts from an empty ring and its own channel; unless
+     * it resumes its predecessor's bus, from no connections either. */
     vm->attached = false;
-    drop_connections(vd, vm);
+    if ( !(a->flags & HVSHIM_ATTACH_RESUME) )
+        drop_connections(vd, vm);
     if ( vm->port >= 0 )
     {
         free_xen_event_channel(d, vm->port);
