@@ -155,7 +155,8 @@ void vcpu_handle_hypercall(struct vcpu *v)
     }
 
     uint8_t *data = (uint8_t *)v->run + v->run->io.data_offset;
-    if (o != HV_HC_INJECT_UD && h.mode == HV_CPU_MODE_LONG && (h.result >> 32) == 0) {
+    if (o != HV_HC_INJECT_UD && h.mode == HV_CPU_MODE_LONG && (h.result >> 32) == 0 &&
+        !h.output_in_gprs) {
         /* Fast path: KVM completes the IN with these bytes. */
         uint32_t lo = (uint32_t)h.result;
         memcpy(data, &lo, 4);
@@ -171,6 +172,11 @@ void vcpu_handle_hypercall(struct vcpu *v)
         regs->rip += HC_PAGE_IN_LEN;
         if (h.mode == HV_CPU_MODE_LONG) {
             regs->rax = h.result;
+            if (h.output_in_gprs) {
+                /* Fast output starts in the RDX:R8 pair (TLFS). */
+                regs->rdx = h.input;
+                regs->r8 = h.output;
+            }
         } else {
             regs->rax = h.result & 0xFFFFFFFFull;
             regs->rdx = h.result >> 32;
