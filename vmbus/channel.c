@@ -509,6 +509,16 @@ int vmbus_channel_send_completion(struct vmbus_channel *ch, uint64_t trans_id,
     return vmbus_channel_send(ch, VMBUS_PKT_COMP, 0, trans_id, NULL, 0, &seg, 1);
 }
 
+void vmbus_channel_wake(struct vmbus_channel *ch)
+{
+    struct vmbus_server *srv = ch->srv;
+    /* Flags first, then the host's wake: the loop that wakes up must find
+     * them. Release pairs with the exchanges in run_timers. */
+    __atomic_store_n(&ch->wake_pending, 1u, __ATOMIC_RELEASE);
+    if (!__atomic_exchange_n(&srv->wake_pending, 1u, __ATOMIC_ACQ_REL) && srv->host.wake)
+        srv->host.wake(srv->ctx);
+}
+
 void vmbus_channel_pause_rx(struct vmbus_channel *ch, bool paused)
 {
     ch->rx_paused = paused;

@@ -66,6 +66,10 @@ struct vmbus_device_ops {
     int (*restore)(void *dev, struct vmbus_channel *ch, const void *buf, size_t len);
     /* Optional: the server lets go of the device (removal, destroy). */
     void (*destroy)(void *dev);
+    /* Optional: on the server thread, after vmbus_channel_wake() was called
+     * (from any thread) while the channel was open. Several wakes may be
+     * folded into one call. */
+    void (*wake)(void *dev, struct vmbus_channel *ch);
 };
 
 /* ------------------------------------------------ calls back into vmbus */
@@ -91,6 +95,11 @@ int vmbus_channel_send_inband(struct vmbus_channel *ch, uint16_t flags, uint64_t
                               const void *data, uint32_t len);
 int vmbus_channel_send_completion(struct vmbus_channel *ch, uint64_t trans_id,
                                   const void *data, uint32_t len);
+
+/* Thread-safe: ask for ops->wake on the server thread (backend completions,
+ * a readable tap). The device keeps its backend threads from calling this
+ * once its close() or destroy() has returned. */
+void vmbus_channel_wake(struct vmbus_channel *ch);
 
 /* Stop / resume taking guest packets (back-pressure from a backend). */
 void vmbus_channel_pause_rx(struct vmbus_channel *ch, bool paused);

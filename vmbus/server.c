@@ -680,7 +680,7 @@ static bool needs_service(const struct vmbus_channel *ch)
 uint64_t vmbus_server_next_deadline(const struct vmbus_server *srv)
 {
     uint64_t d = UINT64_MAX;
-    if (srv->reap_needed)
+    if (srv->reap_needed || __atomic_load_n(&srv->wake_pending, __ATOMIC_ACQUIRE))
         return 0;
     for (uint32_t i = 0; i < srv->cfg.max_channels; i++) {
         const struct vmbus_channel *ch = &srv->channels[i];
@@ -720,11 +720,26 @@ static void poll_monitor(struct vmbus_server *srv)
     }
 }
 
+/* Devices woken from other threads. A wake for a channel that is not open
+ * is dropped: its device has nothing to deliver any more. */
+static void run_wakes(struct vmbus_server *srv)
+{
+    for (uint32_t i = 0; i < srv->cfg.max_channels; i++) {
+        struct vmbus_channel *ch = &srv->channels[i];
+        if (!__atomic_exchange_n(&ch->wake_pending, 0u, __ATOMIC_ACQ_REL))
+            continue;
+        if (ch->state == VMBUS_CH_OPEN && !ch->broken && ch->ops && ch->ops->wake)
+            ch->ops->wake(ch->dev, ch);
+    }
+}
+
 void vmbus_server_run_timers(struct vmbus_server *srv)
 {
     vmbus_srv_enter(srv);
     uint64_t now = vmbus_srv_now(srv);
     backlog_flush(srv);
+    if (__atomic_exchange_n(&srv->wake_pending, 0u, __ATOMIC_ACQ_REL))
+        run_wakes(srv);
     if (monitor_active(srv) && now >= srv->next_monitor_poll) {
         srv->next_monitor_poll = now + srv->cfg.monitor_poll_ns;
         poll_monitor(srv);

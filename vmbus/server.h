@@ -50,6 +50,12 @@ struct vmbus_server_host {
     uint64_t (*now_ns)(void *ctx);
     /* Optional: one formatted line (no newline). */
     void (*log)(void *ctx, enum vmbus_log_level level, const char *line);
+    /* Optional, thread-safe: a device backend thread called
+     * vmbus_channel_wake(). The host makes its loop call
+     * vmbus_server_next_deadline() / vmbus_server_run_timers() soon (the
+     * deadline is then "now"), e.g. by writing an eventfd the loop polls.
+     * Without it woken channels are served at the next timer run. */
+    void (*wake)(void *ctx);
 };
 
 struct vmbus_server_config {

@@ -54,6 +54,7 @@ struct vmbus_channel {
     } maps[4];
 
     uint64_t timer_deadline;
+    uint32_t wake_pending;       /* atomic: vmbus_channel_wake was called */
 };
 
 struct vmbus_out_msg {
@@ -96,6 +97,7 @@ struct vmbus_server {
     bool reap_needed;
 
     uint64_t next_monitor_poll;
+    uint32_t wake_pending;       /* atomic: some channel was woken */
 
     /* Warning rate limit */
     uint64_t log_window_start;

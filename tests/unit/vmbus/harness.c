@@ -84,6 +84,13 @@ static void host_log(void *ctx, enum vmbus_log_level level, const char *line)
         fprintf(stderr, "[%d] %s\n", level, line);
 }
 
+/* Backend threads wake the loop; the tests' "loop" waits on this count. */
+static void host_wake(void *ctx)
+{
+    struct vh *h = ctx;
+    __atomic_add_fetch(&h->wakes, 1u, __ATOMIC_RELEASE);
+}
+
 static const struct vmbus_server_host vh_host = {
     .post_message = host_post,
     .signal_event = host_signal,
@@ -91,6 +98,7 @@ static const struct vmbus_server_host vh_host = {
     .connection_remove = host_conn_remove,
     .now_ns = host_now,
     .log = host_log,
+    .wake = host_wake,
 };
 
 /* --------------------------------------------------------------- set up */
@@ -222,6 +230,19 @@ void vh_run(struct vh *h)
 {
     for (int i = 0; i < 1000 && vmbus_server_next_deadline(h->srv) <= h->now; i++)
         vmbus_server_run_timers(h->srv);
+}
+
+uint32_t vh_wait_wake(struct vh *h, uint32_t seen, uint32_t timeout_ms)
+{
+    uint32_t now = seen;
+    for (uint32_t waited = 0; waited <= timeout_ms * 10u; waited++) {
+        now = __atomic_load_n(&h->wakes, __ATOMIC_ACQUIRE);
+        if (now != seen)
+            break;
+        usleep(100);
+    }
+    vh_run(h);
+    return now;
 }
 
 void vh_advance(struct vh *h, uint64_t ns)

@@ -62,6 +62,8 @@ struct vh {
     struct vh_echo *echos[64];     /* freed with the harness */
     uint32_t nechos;
 
+    uint32_t wakes;                /* atomic: host wake() calls (any thread) */
+
     uint64_t next_page;            /* bump allocator in low RAM */
     uint64_t monitor1, monitor2;   /* guest monitor pages (GPAs) */
     uint32_t msg_conn;             /* connection the guest posts on */
@@ -93,6 +95,10 @@ int vh_post_conn(struct vh *h, const void *msg, uint32_t size);   /* on h->msg_c
 void vh_signal(struct vh *h, uint32_t relid);               /* HvSignalEvent */
 void vh_advance(struct vh *h, uint64_t ns);                 /* clock + run timers */
 void vh_run(struct vh *h);                                  /* run due work */
+/* Wait (real time, up to timeout_ms) until a backend thread has called the
+ * host's wake() more than `seen` times in total, then run due work.
+ * Returns the new total (== seen on timeout). */
+uint32_t vh_wait_wake(struct vh *h, uint32_t seen, uint32_t timeout_ms);
 
 /* Linux 6.1 handshake steps */
 /* INITIATE_CONTACT as vmbus_negotiate_version does; returns the reply. */
