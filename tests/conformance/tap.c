@@ -101,13 +101,15 @@ bool expect_fault(int vector, int want, const char *what)
                   vector_name((unsigned)want));
 }
 
-static void run_one(const struct check_group *g, const struct check *k)
+static void run_one(const struct check_group *g, const struct check *k, unsigned index)
 {
     struct cpu *c = this_cpu();
     memset(&cur, 0, sizeof(cur));
     n_total++;
 
-    if (g->needs_hv && !hv.present) {
+    if (check_excluded(g->name, index)) {
+        skip("excluded by skip=%s.%u", g->name, index);
+    } else if (g->needs_hv && !hv.present) {
         skip("not a Hyper-V host (CPUID 0x40000001.EAX is not \"Hv#1\")");
     } else {
         struct jmpctx j;
@@ -160,7 +162,7 @@ void run_groups(const struct check_group *groups, unsigned n)
             continue;
         cprintf("# group %s\n", g->name);
         for (unsigned i = 0; g->checks[i].fn; i++)
-            run_one(g, &g->checks[i]);
+            run_one(g, &g->checks[i], i + 1);
     }
     cprintf("1..%u\n", n_total);
     cprintf("# summary: %u checks, %u passed, %u failed, %u skipped\n", n_total, n_pass,

@@ -88,6 +88,18 @@ uint8_t *sief_area(unsigned cpu, unsigned sint)
     return hv_page_siefp(cpu) + 256 * (sint & 15);
 }
 
+/* Frees every slot and flag while the pages are enabled: on a host with
+ * real overlay pages, writes after disabling would land in the RAM
+ * underneath and the overlay would keep its old messages. */
+static void synic_scrub(unsigned cpu)
+{
+    for (unsigned s = 0; s < 16; s++)
+        sim_slot(cpu, s)->type = HV_MSG_NONE;
+    memset(hv_page_siefp(cpu), 0, PAGE_SIZE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    wrmsr_safe(HV_MSR_EOM, 0);
+}
+
 void synic_on(void)
 {
     unsigned cpu = this_cpu()->index;
@@ -95,6 +107,7 @@ void synic_on(void)
     wrmsr_safe(HV_MSR_SIMP, (uint64_t)(uintptr_t)hv_page_simp(cpu) | 1);
     wrmsr_safe(HV_MSR_SIEFP, (uint64_t)(uintptr_t)hv_page_siefp(cpu) | 1);
     wrmsr_safe(HV_MSR_SCONTROL, 1);
+    synic_scrub(cpu);
 }
 
 void synic_off(void)
@@ -102,12 +115,15 @@ void synic_off(void)
     unsigned cpu = this_cpu()->index;
     for (unsigned s = 0; s < 16; s++)
         wrmsr_safe(HV_MSR_SINT(s), HV_SINT_MASKED);
+    /* Make sure our pages are the enabled ones, then empty them. */
+    wrmsr_safe(HV_MSR_SIMP, (uint64_t)(uintptr_t)hv_page_simp(cpu) | 1);
+    wrmsr_safe(HV_MSR_SIEFP, (uint64_t)(uintptr_t)hv_page_siefp(cpu) | 1);
+    synic_scrub(cpu);
     wrmsr_safe(HV_MSR_SCONTROL, 0);
     wrmsr_safe(HV_MSR_SIMP, 0);
     wrmsr_safe(HV_MSR_SIEFP, 0);
-    for (unsigned s = 0; s < 16; s++)
-        sim_slot(cpu, s)->type = HV_MSG_NONE;
-    memset(hv_page_siefp(cpu), 0, PAGE_SIZE);
+    /* And the RAM underneath, for hosts that write guest memory. */
+    synic_scrub(cpu);
 }
 
 int sint_set(unsigned sint, unsigned vector, uint64_t flags)
@@ -153,6 +169,15 @@ int stimer_start(unsigned n, uint64_t config, uint64_t count)
     if (v >= 0)
         return v;
     return wrmsr_safe(HV_MSR_STIMER_CONFIG(n), config);
+}
+
+const char *ap_failure(unsigned cpu)
+{
+    if (cpus[cpu].lost)
+        return "stopped answering";
+    if (cpus[cpu].work_fault == CATCH_NONE)
+        return "not usable";
+    return vector_name(cpus[cpu].work_fault);
 }
 
 uint32_t irq_count(unsigned cpu, unsigned vector)

@@ -54,6 +54,9 @@ void slot_free(struct hv_message *m, bool eom_if_pending);
 void stimer_stop(unsigned n);
 int stimer_start(unsigned n, uint64_t config, uint64_t count);
 
+/* Why run_on(cpu, ...) returned false, for messages. */
+const char *ap_failure(unsigned cpu);
+
 /* Interrupt bookkeeping on the calling CPU. */
 uint32_t irq_count(unsigned cpu, unsigned vector);
 /* Waits until the vector's count on cpu exceeds `before`. */

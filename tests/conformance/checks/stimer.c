@@ -81,7 +81,9 @@ static void t_periodic(const struct check *k)
     uint64_t max = (end - start) / period + 1;
     note("%u expirations in %lu us (at most %lu possible)", n, (end - start) / 10, max);
     expect(n <= max, "%u expirations in %lu periods: some came early", n, max - 1);
-    expect(n >= max / 2, "only %u of %lu periods signalled", n, max);
+    /* Missed periods may be skipped (TLFS 12.1); a timer that keeps under
+     * a tenth of its rate is broken, not late. */
+    expect(n >= max / 10, "only %u of %lu periods signalled", n, max);
     /* Expiration times advance by at least one period each time. */
     for (uint32_t i = 1; i < n && i < MSG_LOG_MAX; i++) {
         uint64_t d = msg_logs[cpu].e[i].expiration - msg_logs[cpu].e[i - 1].expiration;
@@ -221,7 +223,8 @@ static void t_per_vp(const struct check *k)
     if (!need_stimers() || !need_cpus(2))
         return;
     msg_receive(SINT_T, VEC_SINT, 0, MSG_CONSUME);
-    expect(run_on(1, per_vp_here, 0, 5000000), "CPU 1: %s", vector_name(cpus[1].work_fault));
+    bool ok = run_on(1, per_vp_here, 0, 5000000);
+    expect(ok, "CPU 1: %s", ap_failure(1));
     delay_us(5000);
     expect(msg_logs[0].n == 0, "CPU 1's timer signalled CPU 0");
     /* And CPU 0's timer 0 is independent of CPU 1's timer 0. */
@@ -336,7 +339,7 @@ static void t_direct_periodic(const struct check *k)
     uint64_t max = (end - start) / period + 1;
     note("%u interrupts in %lu us", n, (end - start) / 10);
     expect(n <= max, "%u interrupts in %lu periods", n, max - 1);
-    expect(n >= max / 2, "only %u of %lu periods signalled", n, max);
+    expect(n >= max / 10, "only %u of %lu periods signalled", n, max);
 }
 
 const struct check stimer_checks[] = {

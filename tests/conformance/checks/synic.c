@@ -104,7 +104,7 @@ static void s_message_other_vp(const struct check *k)
     msg_receive(SINT_T, VEC_SINT, 0, MSG_CONSUME);     /* CPU 0 listens too */
     bool ok = run_on(1, timer_message_here, 0, 5000000);
     expect(ok, "CPU 1: the check faulted or timed out (%s)",
-           vector_name(cpus[1].work_fault));
+           ap_failure(1));
     expect(msg_logs[0].n == 0, "CPU 0 received CPU 1's timer message");
 }
 

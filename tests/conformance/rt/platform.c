@@ -58,6 +58,11 @@ static void parse_cmdline(const char *s)
                 vl = sizeof(opt.groups) - 1;
             memcpy(opt.groups, v, vl);
             opt.groups[vl] = 0;
+        } else if (key_is(tok, len, "skip", &v, &vl)) {
+            if (vl >= sizeof(opt.skip))
+                vl = sizeof(opt.skip) - 1;
+            memcpy(opt.skip, v, vl);
+            opt.skip[vl] = 0;
         } else if (key_is(tok, len, "cpus", &v, &vl) && parse_u64(v, vl, &n))
             opt.cpus = (unsigned)n;
         else if (key_is(tok, len, "event_conn", &v, &vl) && parse_u64(v, vl, &n))
@@ -120,6 +125,22 @@ bool group_selected(const char *group)
         while (*e && *e != ',')
             e++;
         if ((size_t)(e - s) == gl && !strncmp(s, group, gl))
+            return true;
+        s = *e ? e + 1 : e;
+    }
+    return false;
+}
+
+bool check_excluded(const char *group, unsigned index)
+{
+    size_t gl = strlen(group);
+    for (const char *s = opt.skip; *s;) {
+        const char *e = s;
+        while (*e && *e != ',')
+            e++;
+        uint64_t n;
+        if ((size_t)(e - s) > gl + 1 && !strncmp(s, group, gl) && s[gl] == '.' &&
+            parse_u64(s + gl + 1, (size_t)(e - s) - gl - 1, &n) && n == index)
             return true;
         s = *e ? e + 1 : e;
     }

@@ -8,6 +8,7 @@
 
 struct options {
     char groups[256];           /* comma list from groups=, empty = all */
+    char skip[256];             /* skip=group.N,...: checks not to run (1-based) */
     bool verbose;
     bool x2apic;                /* run the APIC in x2APIC mode */
     unsigned cpus;              /* cpus=N overrides the detected count */
@@ -32,5 +33,6 @@ extern struct platform plat;
 
 void platform_init(uint32_t mb_magic, uint32_t mb_info);
 bool group_selected(const char *group);
+bool check_excluded(const char *group, unsigned index);
 
 #endif
