@@ -20,6 +20,7 @@ hvshim-run options (before the hvshim-kvm arguments):
   --vmm FILE              run this VMM instead of hvshim-kvm (e.g. qemu-system-x86_64 as a
                           reference; a dynamically linked VMM gets its libraries copied to L1)
   --l1-mem MIB, --l1-smp N  size of the L1 (default: enough for the guest's --mem/--smp)
+  --l1-append TEXT        more L1 kernel parameters (e.g. loglevel=7 with -v to debug the rig)
   --stamp                 prefix each guest output line with the clock of the host next to the
                           VMM (L1 in the rig), "SECONDS.MICROSECONDS ", taken as the line leaves
                           the VMM (for clock comparisons without relay jitter)
@@ -99,6 +100,7 @@ class Options:
         self.vmm = None
         self.l1_mem = None
         self.l1_smp = None
+        self.l1_append = ""
         self.keep = False
         self.stamp = False
         self.verbose = False
@@ -108,7 +110,7 @@ class Options:
 def parse_args(argv):
     o = Options()
     own_with_value = {"--mode", "--timeout", "--rig-script", "--rig-file", "--vmm", "--l1-mem",
-                      "--l1-smp"}
+                      "--l1-smp", "--l1-append"}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -164,6 +166,8 @@ def apply_option(o, name, value):
         o.rig_files.append((os.path.abspath(src), dest if sep and dest else os.path.abspath(src)))
     elif name == "--vmm":
         o.vmm = value
+    elif name == "--l1-append":
+        o.l1_append = (o.l1_append + " " + value).strip()
     elif name in ("--l1-mem", "--l1-smp"):
         if not value.isdigit() or int(value) < 1:
             raise UsageError(f"{name}: '{value}' is not a positive number")
@@ -625,8 +629,8 @@ class Rig:
                "-smp", str(l1_smp), "-nodefaults", "-no-user-config", "-display", "none",
                "-monitor", "none", "-no-reboot",
                "-kernel", assets["VMLINUX"], "-initrd", initrd,
-               "-append", "console=ttyS0 quiet panic=-1 rdinit=/init mitigations=off "
-                          "tsc=reliable 8250.nr_uarts=4"]
+               "-append", ("console=ttyS0 quiet panic=-1 rdinit=/init mitigations=off "
+                           "tsc=reliable 8250.nr_uarts=4 " + o.l1_append).strip()]
         for name in ("console", "guest", "vmmerr"):
             cmd += ["-chardev", f"socket,id={name},path={os.path.join(self.work, name + '.sock')}",
                     "-serial", f"chardev:{name}"]
@@ -667,6 +671,8 @@ class Rig:
             c.setblocking(False)
             sel.register(c, selectors.EVENT_READ, name)
         guest_out = open(serial_file, "wb") if serial_file else None
+        # Written as it arrives, so a run that seems stuck can be watched (tail -f).
+        console_log = open(os.path.join(self.work, "l1-console.log"), "wb")
         stdin_fd = sys.stdin.fileno() if sys.stdin else None
         tty_saved = None
         if stdin_fd is not None:
@@ -755,6 +761,8 @@ class Rig:
                         write_all(sys.stderr.fileno(), data)
                     else:
                         self.console += data
+                        console_log.write(data)
+                        console_log.flush()
                         if o.verbose:
                             write_all(sys.stderr.fileno(), data)
                         line += data
@@ -779,6 +787,7 @@ class Rig:
                     pass
             if guest_out:
                 guest_out.close()
+            console_log.close()
         return self.result(qerr)
 
     def on_console_line(self, text):
@@ -819,6 +828,18 @@ class Rig:
             note(f"last {len(tail)} lines of the L1 console:")
             for t in tail:
                 sys.stderr.write("  | " + t.rstrip("\r") + "\n")
+        # The whole console goes to the cache (the newest 10 are kept) for a closer look.
+        try:
+            d = os.path.join(cache_dir(), "rig", "failed-l1-consoles")
+            os.makedirs(d, exist_ok=True)
+            path = os.path.join(d, time.strftime("%Y%m%d-%H%M%S-") + self.nonce[:6] + ".log")
+            with open(path, "wb") as f:
+                f.write(self.console)
+            note(f"full L1 console: {path}")
+            for old in sorted(os.listdir(d))[:-10]:
+                os.unlink(os.path.join(d, old))
+        except OSError:
+            pass
 
     def timing(self):
         parts = []
@@ -855,8 +876,6 @@ class Rig:
         self.kill_qemu()
         if self.o.keep:
             note(f"work directory kept: {self.work}")
-            with open(os.path.join(self.work, "l1-console.log"), "wb") as f:
-                f.write(self.console)
         else:
             shutil.rmtree(self.work, ignore_errors=True)
 

@@ -7,7 +7,8 @@
 #   hvshim.test=panic     crash the kernel at once (echo c > /proc/sysrq-trigger)
 #   hvshim.test=poweroff  power off as soon as /init runs (boot-time measurement)
 #   hvshim.test=vmbus     load hv_vmbus + hv_utils, list the VMBus devices, start hv_kvp_daemon
-#   hvshim.test=shell     interactive shell on the console; poweroff when it exits
+#   hvshim.test=shell     platform facts, then an interactive shell on the console ("shell-ready"
+#                         when it starts); poweroff when it exits
 #   hvshim.clk_secs=N     how long basic samples the guest clock (default 12)
 # Results are lines "HVSHIM-E2E key=value" (tests/e2e/e2e.py parses them); clock samples are
 # "@<guest seconds.microseconds>" lines, which the host stamps (hvshim-run --stamp).
@@ -30,7 +31,7 @@ uptime_s() { cut -d. -f1 /proc/uptime; }
 
 # Kernel messages printed on the console could split a result line; dmesg still has them all.
 # Level 1 keeps panic output (level 0) visible.
-[ "$test" = shell ] || echo 1 > /proc/sys/kernel/printk
+echo 1 > /proc/sys/kernel/printk
 
 r "init uptime=$(cut -d' ' -f1 /proc/uptime) test=$test"
 
@@ -121,6 +122,9 @@ vmbus)
     finish
     ;;
 shell)
+    platform_facts
+    echo 7 > /proc/sys/kernel/printk
+    r "shell-ready"
     echo "hvshim test guest: busybox shell; 'exit' powers off"
     setsid cttyhack sh
     finish
