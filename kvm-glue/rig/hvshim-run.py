@@ -771,10 +771,11 @@ class Rig:
                             line = bytearray(rest)
                             if self.on_console_line(one.decode(errors="replace")) \
                                     and exit_grace is None:
-                                exit_grace = time.monotonic() + 20
+                                # L1 powers off after its exit line; a failed rig is ended now.
+                                exit_grace = time.monotonic() + (0 if self.failure else 20)
             # QEMU powers off right after the exit line; give it a moment, then make sure.
             try:
-                self.qemu.wait(timeout=5)
+                self.qemu.wait(timeout=0 if self.failure else 5)
             except subprocess.TimeoutExpired:
                 self.kill_qemu()
         finally:
@@ -790,10 +791,22 @@ class Rig:
             console_log.close()
         return self.result(qerr)
 
+    # An L1 CPU stuck this long is a hung rig, not a slow one: a host too busy to run a vCPU
+    # thread for a while makes the watchdog report tens of seconds, never minutes in a row.
+    L1_HUNG_SECONDS = 120
+
     def on_console_line(self, text):
         """Act on a status line from L1's /init; True once the run is over."""
         m = re.search(r"HVSHIM-RIG " + self.nonce + r" (\S+)(.*?) uptime=([\d.]+)", text)
         if not m:
+            lock = re.search(r"soft lockup - CPU#\d+ stuck for (\d+)s", text)
+            if lock and int(lock.group(1)) >= self.L1_HUNG_SECONDS:
+                self.failure = (f"the L1 kernel is hung (soft lockup, a CPU stuck for "
+                                f"{lock.group(1)} s): QEMU's TCG or L1's KVM, not the VMM's exit")
+                return True
+            if "Kernel panic - not syncing" in text:
+                self.failure = "the L1 kernel panicked"
+                return True
             return False
         event, rest, uptime = m.group(1), m.group(2).strip(), float(m.group(3))
         self.marks[event] = (time.monotonic() - self.t0, uptime)
@@ -856,6 +869,7 @@ class Rig:
 
     def result(self, qerr):
         if self.failure:
+            self.kill_qemu()
             note(f"rig failure: {self.failure}")
             self.show_console_tail()
             return STATUS_RIG_FAILURE

@@ -94,6 +94,16 @@ def load_assets():
 
 
 def run(run_args, timeout, interact=(), env=None):
+    """run_once, retried once if the rig itself failed (hvshim-run status 126: L1 did not come
+    up or hung; not a status of the VMM under test). The retry is printed."""
+    r = run_once(run_args, timeout, interact, env)
+    if r.status == 126 and "rig failure" in r.err:
+        print("  [INFO] rig failure (not the VMM's status); retrying the boot once", flush=True)
+        r = run_once(run_args, timeout, interact, env)
+    return r
+
+
+def run_once(run_args, timeout, interact=(), env=None):
     """Run hvshim-run. With --stamp among run_args each guest line carries the VMM host's clock
     (hvshim-run --stamp); otherwise lines are stamped here on arrival. interact: (regex, bytes)
     pairs; when a guest line matches a regex, the bytes go to the guest's COM1 through

@@ -138,6 +138,41 @@ class OwnOptions(unittest.TestCase):
         self.assertTrue(reason)
 
 
+class ConsoleLines(unittest.TestCase):
+    """How hvshim-run reads L1's console: its own status lines, and signs of a hung L1."""
+
+    def setUp(self):
+        self.hr = load()
+        self.rig = self.hr.Rig(self.hr.Options(), "test")
+
+    def tearDown(self):
+        self.rig.cleanup()
+
+    def test_status_lines_need_the_runs_nonce(self):
+        rig, n = self.rig, self.rig.nonce
+        self.assertFalse(rig.on_console_line(f"HVSHIM-RIG {n} kvm uptime=3.5"))
+        self.assertEqual(rig.marks["kvm"][1], 3.5)
+        self.assertFalse(rig.on_console_line("HVSHIM-RIG 0123456789abcdef exit vmm=0 script=- uptime=1"))
+        self.assertIsNone(rig.exit_vmm)
+        # A kernel message may precede the line on the same console line.
+        self.assertTrue(rig.on_console_line(f"[ 9.1] x HVSHIM-RIG {n} exit vmm=4 script=0 uptime=9.0"))
+        self.assertEqual((rig.exit_vmm, rig.exit_script), ("4", "0"))
+        self.assertIsNone(rig.failure)
+
+    def test_short_lockups_are_tolerated_long_ones_end_the_run(self):
+        rig = self.rig
+        self.assertFalse(rig.on_console_line(
+            "[ 30.1] watchdog: BUG: soft lockup - CPU#0 stuck for 23s! [kworker/0:1:20]"))
+        self.assertIsNone(rig.failure)
+        self.assertTrue(rig.on_console_line(
+            "[ 300.1] watchdog: BUG: soft lockup - CPU#1 stuck for 246s! [rcu_preempt:15]"))
+        self.assertIn("hung", rig.failure)
+
+    def test_l1_panic_ends_the_run(self):
+        self.assertTrue(self.rig.on_console_line("[ 5.0] Kernel panic - not syncing: VFS"))
+        self.assertIn("panicked", self.rig.failure)
+
+
 class CommandLine(unittest.TestCase):
     def run_cli(self, *args, **kw):
         return subprocess.run([RUN, *args], capture_output=True, text=True, timeout=120, **kw)
