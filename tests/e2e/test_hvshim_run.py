@@ -218,6 +218,22 @@ class DirectMode(unittest.TestCase):
         self.assertIn("SMOKE boot PASS", r.stdout)
         self.assertIn("hvshim-run: mode=direct (forced by --mode=direct)", r.stderr)
 
+    def test_stamp_prefixes_each_line_with_the_host_clock(self):
+        import re
+        import time
+        before = time.time()
+        r = subprocess.run([RUN, "--mode=direct", "--stamp", "--", "--kernel", self.elf,
+                            "--append", "test=boot"], capture_output=True, text=True,
+                           timeout=120, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 33, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertTrue(lines)
+        for line in lines:
+            m = re.match(r"(\d+\.\d{6}) ", line)
+            self.assertIsNotNone(m, line)
+            self.assertTrue(before <= float(m.group(1)) <= time.time(), line)
+        self.assertTrue(any(line.endswith("SMOKE boot PASS") for line in lines))
+
     def test_rig_script_and_timeout_supervision(self):
         with tempfile.TemporaryDirectory() as d:
             script = os.path.join(d, "s.sh")
