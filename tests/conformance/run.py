@@ -4,31 +4,66 @@
 
   run.py qemu QEMU KERNEL [--smp N] [--accel A] [--cpu C] [--append TEXT] [--timeout S]
       Boot the kernel with qemu-system-x86_64 (TCG by default).
-  run.py exec [--append TEXT] [--resume] [--out FILE] -- COMMAND...
+  run.py exec [--append TEXT] [--resume] [--out FILE] [--timeout S] [--idle S]
+              -- COMMAND...
       Run COMMAND; the argument @APPEND@ in it is replaced by the kernel
       command line. With --resume, a host that dies in the middle (no TAP
       plan line) is started again after the check it died in, until every
-      check ran; the dead check is reported "not ok ... # host died".
+      check ran; the dead check is reported "not ok ... # host died". A host
+      that prints nothing for --idle seconds counts as dead (a VP stuck in
+      the host is beyond the guest's own watchdog).
 
 The guest leaves through isa-debug-exit: status (code << 1) | 1, where code
 0 means every check passed. This script exits 0 in that case, 1 otherwise,
 and prints the (merged) TAP on stdout; --out also writes it to FILE.
 """
 import argparse
+import os
 import re
+import selectors
+import signal
 import subprocess
 import sys
+import time
 
 CHECK_RE = re.compile(r"^(not ok|ok) (\d+) - (.*)$")
 
 
-def run_once(cmd, append, timeout):
+def run_once(cmd, append, timeout, idle):
+    """Runs the host; kills it (its whole process group) after `timeout`
+    seconds, or after `idle` seconds without a byte of guest output: a VP
+    stuck inside the host cannot be rescued by the guest's own watchdog."""
     argv = [a.replace("@APPEND@", append) for a in cmd]
-    try:
-        p = subprocess.run(argv, stdout=subprocess.PIPE, timeout=timeout)
-        out, status = p.stdout, p.returncode
-    except subprocess.TimeoutExpired as e:
-        out, status = e.stdout or b"", None
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, start_new_session=True)
+    sel = selectors.DefaultSelector()
+    sel.register(p.stdout, selectors.EVENT_READ)
+    chunks, start, last = [], time.monotonic(), time.monotonic()
+    killed = None
+    while True:
+        now = time.monotonic()
+        if now - start > timeout or now - last > idle:
+            killed = "timeout" if now - start > timeout else f"no output for {idle} s"
+            break
+        if sel.select(timeout=1.0):
+            data = os.read(p.stdout.fileno(), 65536)
+            if not data:
+                break
+            chunks.append(data)
+            last = time.monotonic()
+    if killed:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(p.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                p.wait(timeout=10)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        sys.stderr.write(f"run.py: killed the host: {killed}\n")
+    status = p.wait() if not killed else None
+    out = b"".join(chunks)
     # Serial relays may add their own CR to the guest's CRLF: drop them all.
     return out.decode("utf-8", "replace").replace("\r", ""), status
 
@@ -82,7 +117,7 @@ def renumber(lines):
 
 
 def cmd_exec(a):
-    text, status = run_once(a.command, a.append, a.timeout)
+    text, status = run_once(a.command, a.append, a.timeout, a.idle)
     raw_log = [f"===== first run: {a.append}\n{text}"]
     lines, plan, results = parse(text)
     if a.resume and not plan:
@@ -114,7 +149,7 @@ def cmd_exec(a):
         skip = ",".join(f"{group}.{i}" for i in range(1, dead + 1))
         rest = ",".join(groups_after(text, group))
         append = f"{a.append} groups={rest} skip={skip}".strip()
-        more, status = run_once(a.command, append, a.timeout)
+        more, status = run_once(a.command, append, a.timeout, a.idle)
         mlines, plan, mresults = parse(more)
         raw_log.append(f"===== resumed run {tries}: {append}\n{more}")
         sys.stderr.write(f"run.py: resumed run {tries} ({append}): status {status}, "
@@ -195,11 +230,14 @@ def main():
     q.add_argument("--cpu", default=None)
     q.add_argument("--append", default="")
     q.add_argument("--timeout", type=int, default=240)
+    q.add_argument("--idle", type=int, default=120)
     e = sub.add_parser("exec")
     e.add_argument("--append", default="")
     e.add_argument("--resume", action="store_true")
     e.add_argument("--out", default=None)
     e.add_argument("--timeout", type=int, default=1800)
+    e.add_argument("--idle", type=int, default=180,
+                   help="kill the host after this many seconds without output")
     e.add_argument("command", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     if a.mode == "exec":
