@@ -21,7 +21,8 @@ Tests (each is one guest boot; see tests/e2e/meson.build):
 the rig (a cross-check of the checks themselves; needs no hvshim-kvm).
 Environment: HVSHIM_RUN (required), HVSHIM_SMOKE_ELF (rig-smoke), HVSHIM_E2E_MODE (passed to
 hvshim-run --mode, default auto), HVSHIM_E2E_TIMEOUT (seconds per boot, default 600),
-HVSHIM_E2E_CLOCK_DUMP (file: write the clock samples "host guest offset" there).
+HVSHIM_E2E_CLOCK_DUMP (file: write the clock samples "host guest offset" there),
+HVSHIM_E2E_IDLE (stop a boot whose guest printed nothing for this many seconds, default 240).
 """
 
 import os
@@ -36,6 +37,9 @@ import time
 HV_CLOCKEVENT = "Hyper-V clockevent"
 TSC_PAGE = "hyperv_clocksource_tsc_page"
 MAX_DRIFT_PPM = 100.0
+# A booting or running Linux test guest prints often: in the rig the first line comes 10-20 s after
+# the start and the longest gap measured after it was about 1 s. This long a silence means stuck.
+IDLE_LIMIT = float(os.environ.get("HVSHIM_E2E_IDLE", "240"))
 QEMU_HV_CPU = ("host,kvm=off,hv-relaxed,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-stimer-direct,"
                "hv-frequencies,hv-ipi,hv-tlbflush,hv-runtime,hv-crash,hv-reset,hv-vapic")
 
@@ -121,17 +125,27 @@ def run_once(run_args, timeout, interact=(), env=None):
     lines, samples, buf = [], [], b""
     fd = p.stdout.fileno()
     deadline = t0 + timeout + 60     # hvshim-run has its own --timeout; this is a backstop
+    last_output = t0
     while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            p.kill()
-            lines.append((time.monotonic(), "e2e: hvshim-run did not finish; killed"))
+        now = time.monotonic()
+        why = ("did not finish" if now >= deadline else
+               f"saw no guest output for {IDLE_LIMIT:g} s" if now - last_output >= IDLE_LIMIT
+               else None)
+        if why:
+            # SIGTERM: hvshim-run then kills its QEMU (a SIGKILL would orphan it).
+            p.terminate()
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+            print(f"e2e: hvshim-run {why}; stopped it", flush=True)
             break
-        r, _, _ = select.select([fd], [], [], min(left, 5))
+        r, _, _ = select.select([fd], [], [], 5)
         if not r:
             continue
         data = os.read(fd, 65536)
         now = time.monotonic()
+        last_output = now
         if not data:
             break
         buf += data
