@@ -534,6 +534,7 @@ class Rig:
         self.exit_vmm = None
         self.exit_script = None
         self.failure = None
+        self.tty_restore = None         # (fd, termios) to put back on the way out
         self.t_start = time.monotonic()     # --timeout counts from here
         self.t0 = self.t_start              # QEMU start, once it runs
 
@@ -681,6 +682,7 @@ class Rig:
                 if os.isatty(stdin_fd):
                     # Characters go to the guest as typed; Ctrl-C still stops hvshim-run.
                     tty_saved = termios.tcgetattr(stdin_fd)
+                    self.tty_restore = (stdin_fd, tty_saved)
                     t = termios.tcgetattr(stdin_fd)
                     t[0] &= ~(termios.ICRNL | termios.IXON)
                     t[3] &= ~(termios.ICANON | termios.ECHO)
@@ -921,6 +923,8 @@ def main(argv):
         rig = Rig(o, reason)
 
         def on_signal(signum, _frame):
+            if rig.tty_restore:
+                termios.tcsetattr(rig.tty_restore[0], termios.TCSANOW, rig.tty_restore[1])
             rig.kill_qemu()
             note(f"stopped by signal {signum}")
             rig.cleanup()
