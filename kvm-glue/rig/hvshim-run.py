@@ -449,13 +449,13 @@ class RunFiles:
         self.inline = {}        # dest -> src (file or directory)
         self.disks = []         # (src, dest, writable)
 
-    def add(self, src, dest, disk=False):
+    def add(self, src, dest, disk=False, read_only=False):
         src = os.path.realpath(src)
         if disk or (os.path.isfile(src) and os.path.getsize(src) > INLINE_MAX) or \
                 stat.S_ISBLK(os.stat(src).st_mode):
             if any(d == dest for _, d, _ in self.disks):
                 return
-            self.disks.append((src, dest, disk))
+            self.disks.append((src, dest, disk and not read_only))
         else:
             self.inline[dest] = src
 
@@ -500,9 +500,10 @@ def map_vmm_args(args, files):
                 paths = re.findall(r"(?:^|,)file=([^,]+)", val)
                 if not paths and os.path.exists(val.split(",", 1)[0]):
                     paths = [val.split(",", 1)[0]]
+                read_only = "ro" in val.split(",")
                 for p in paths:
                     need_file(p, name)
-                    files.add(p, os.path.abspath(p), disk=True)
+                    files.add(p, os.path.abspath(p), disk=True, read_only=read_only)
             elif name == "--serial" and val.startswith("file:") and len(val) > 5:
                 serial_file = val[5:]
                 newval = "stdio"

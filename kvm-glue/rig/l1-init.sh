@@ -35,6 +35,8 @@ say init
 modprobe kvm-amd 2>/dev/ttyS0 || fail "modprobe kvm-amd failed (does QEMU's -cpu offer svm?)"
 [ -c /dev/kvm ] || fail "no /dev/kvm after modprobe kvm-amd"
 say kvm
+# For hvshim-kvm --nic tap=...: /dev/net/tun (bridge loads on demand when a script asks).
+modprobe tun 2>/dev/null
 
 # Large files and disks arrive as virtio-blk devices; a symlink at the host path makes the VMM's
 # arguments work unchanged. DISKS = "vda=/abs/path vdb=/abs/path ...".
@@ -76,7 +78,7 @@ vmm=$!
 
 script=
 if [ -r /rig/rig-script ]; then
-    HVSHIM_VMM_PID=$vmm HVSHIM_CTL=${CTL:-} sh /rig/rig-script </dev/null >/dev/ttyS2 2>&1 &
+    PATH=/rig:/bin HVSHIM_VMM_PID=$vmm HVSHIM_CTL=${CTL:-} sh /rig/rig-script </dev/null >/dev/ttyS2 2>&1 &
     script=$!
 fi
 

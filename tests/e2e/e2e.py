@@ -378,16 +378,24 @@ def test_rig_smoke(opts):
         marker = os.path.join(d, "from-host.txt")
         with open(marker, "w") as f:
             f.write("rig-file content 7d1f\n")
+        # Bigger than the inline limit set below: it reaches L1 as a virtio-blk disk.
+        big = os.path.join(d, "big.bin")
+        with open(big, "wb") as f:
+            f.write(b"disk content 4e2a\n" + bytes(1 << 20))
         with open(script, "w") as f:
             f.write('echo "rig-script: vmm pid ${HVSHIM_VMM_PID:-none}"\n'
                     f'cat {shlex.quote(marker)}\n'
+                    f'head -n 1 {shlex.quote(big)}\n'
+                    f'[ -b "$(readlink -f {shlex.quote(big)})" ] && echo "rig-script: big is a block device"\n'
                     'kill -0 "$HVSHIM_VMM_PID" && echo "rig-script: vmm alive"\n')
         serial_out = os.path.join(d, "serial.txt")
-        r = run(common_args(opts.timeout) + ["--rig-script", script, "--rig-file", marker, "--",
+        r = run(common_args(opts.timeout) + ["--rig-script", script, "--rig-file", marker,
+                                             "--rig-file", big, "--",
                                              "--kernel", elf, "--append", "test=boot",
                                              "--serial", f"file:{serial_out}"],
-                opts.timeout)
+                opts.timeout, env=dict(os.environ, HVSHIM_RIG_INLINE_MAX=str(64 << 10)))
         serial = open(serial_out, errors="replace").read() if os.path.exists(serial_out) else ""
+    rig = "hvshim-run: mode=rig" in r.err
     c.check(r.status == 33, "debug-exit status passes through ((16 << 1) | 1 = 33)",
             f"status {r.status}")
     c.check("SMOKE boot PASS" in serial, "--serial file: receives the guest's COM1",
@@ -397,7 +405,12 @@ def test_rig_smoke(opts):
             "hvshim-run says which mode it used")
     c.check(re.search(r"rig-script: vmm pid \d+", r.err) is not None,
             "rig script ran with HVSHIM_VMM_PID")
-    c.check("rig-file content 7d1f" in r.err, "--rig-file is readable next to the VMM")
+    c.check("rig-script: vmm alive" in r.err, "the rig script runs while the VMM does")
+    c.check("rig-file content 7d1f" in r.err, "a small --rig-file is readable next to the VMM")
+    c.check("disk content 4e2a" in r.err, "a large --rig-file is readable next to the VMM")
+    if rig:
+        c.check("rig-script: big is a block device" in r.err,
+                "in the rig a large file arrives as a virtio-blk disk at its host path")
     return c.done()
 
 

@@ -82,12 +82,17 @@ class ArgumentMapping(unittest.TestCase):
     def test_files_are_collected_and_args_kept(self):
         files = self.hr.RunFiles()
         args = ["--kernel", self.k, f"--initrd={self.i} arg=1,{self.k}", "--smp", "2",
-                "--disk", f"file={self.disk},ro", "--append", "console=ttyS0"]
+                "--disk", f"file={self.disk},serial=d0", "--append", "console=ttyS0"]
         out, serial = self.hr.map_vmm_args(args, files)
         self.assertEqual(out, args)
         self.assertIsNone(serial)
         self.assertEqual(sorted(files.inline), sorted({self.k, self.i}))
         self.assertEqual(files.disks, [(os.path.realpath(self.disk), self.disk, True)])
+
+    def test_read_only_disks_stay_read_only(self):
+        files = self.hr.RunFiles()
+        self.hr.map_vmm_args(["--disk", f"file={self.disk},ro,serial=abc"], files)
+        self.assertEqual(files.disks, [(os.path.realpath(self.disk), self.disk, False)])
 
     def test_serial_file_is_rewritten_to_the_relay(self):
         files = self.hr.RunFiles()
