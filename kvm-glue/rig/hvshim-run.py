@@ -529,6 +529,10 @@ class Rig:
         self.reason = reason
         self.nonce = secrets.token_hex(8)
         self.work = tempfile.mkdtemp(prefix="hvshim-run.")
+        if len(self.work) > 80 or "," in self.work:
+            # Socket paths must fit sockaddr_un and QEMU options must not contain commas.
+            os.rmdir(self.work)
+            self.work = tempfile.mkdtemp(prefix="hvshim-run.", dir="/tmp")
         self.qemu = None
         self.console = bytearray()      # the whole L1 console, for failure reports
         self.marks = {}                 # event -> (host seconds since start, L1 uptime)
@@ -615,8 +619,10 @@ class Rig:
         initrd = self.build_initrd(assets, vmm, args, files, env_lines)
         initrd_mib = os.path.getsize(initrd) >> 20
 
-        l2_mib = parse_mib(vmm_option(args, "--mem"), 512)
-        l2_smp = int(vmm_option(args, "--smp") or 1) if (vmm_option(args, "--smp") or "1").isdigit() else 1
+        # (QEMU's -m/-smp too, for --vmm qemu-system-x86_64)
+        l2_mib = parse_mib(vmm_option(args, "--mem") or vmm_option(args, "-m"), 512)
+        smp = (vmm_option(args, "--smp") or vmm_option(args, "-smp") or "1").split(",")[0]
+        l2_smp = int(smp) if smp.isdigit() else 1
         # L1 holds the initramfs twice (archive + unpacked), its own kernel and the guest's RAM.
         l1_mem = o.l1_mem or max(1536, l2_mib + 2 * initrd_mib + 768)
         l1_smp = o.l1_smp or max(2, l2_smp)
@@ -638,7 +644,9 @@ class Rig:
                     "-serial", f"chardev:{name}"]
         for i, (dev, src, dest, writable) in enumerate(disks):
             ro = "" if writable else ",readonly=on"
-            cmd += ["-drive", f"file={src},format=raw,if=none,id=disk{i},cache=unsafe{ro}",
+            # (a comma inside a QEMU option value is written twice)
+            cmd += ["-drive", f"file={src.replace(',', ',,')},format=raw,if=none,id=disk{i},"
+                              f"cache=unsafe{ro}",
                     "-device", f"virtio-blk-pci,drive=disk{i}"]
         if o.verbose:
             note("L1: " + " ".join(shlex.quote(c) for c in cmd))
