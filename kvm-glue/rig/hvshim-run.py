@@ -638,7 +638,7 @@ class Rig:
                "-monitor", "none", "-no-reboot",
                "-kernel", assets["VMLINUX"], "-initrd", initrd,
                "-append", ("console=ttyS0 quiet panic=-1 rdinit=/init mitigations=off "
-                           "tsc=reliable 8250.nr_uarts=4 " + o.l1_append).strip()]
+                           "tsc=reliable 8250.nr_uarts=4 cryptomgr.notests " + o.l1_append).strip()]
         for name in ("console", "guest", "vmmerr"):
             cmd += ["-chardev", f"socket,id={name},path={os.path.join(self.work, name + '.sock')}",
                     "-serial", f"chardev:{name}"]
