@@ -71,19 +71,24 @@ struct net_backend *net_tap_open(const struct net_tap_options *opt, char *why, s
     int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int rc = sock < 0 ? -errno : 0;
     const char *step = "socket";
+    /* Only what differs is changed: a tap prepared by an administrator
+     * (persistent, up, right MTU) is attached without privileges. */
     if (!rc && opt->mtu) {
         memset(&ifr, 0, sizeof(ifr));
         snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", b->ifname);
-        ifr.ifr_mtu = (int)opt->mtu;
         step = "set MTU";
-        rc = ifreq_ioctl(sock, SIOCSIFMTU, &ifr);
+        rc = ifreq_ioctl(sock, SIOCGIFMTU, &ifr);
+        if (!rc && ifr.ifr_mtu != (int)opt->mtu) {
+            ifr.ifr_mtu = (int)opt->mtu;
+            rc = ifreq_ioctl(sock, SIOCSIFMTU, &ifr);
+        }
     }
     if (!rc) {
         memset(&ifr, 0, sizeof(ifr));
         snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", b->ifname);
         step = "bring up";
         rc = ifreq_ioctl(sock, SIOCGIFFLAGS, &ifr);
-        if (!rc) {
+        if (!rc && !(ifr.ifr_flags & IFF_UP)) {
             ifr.ifr_flags |= IFF_UP;
             rc = ifreq_ioctl(sock, SIOCSIFFLAGS, &ifr);
         }

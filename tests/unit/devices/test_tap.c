@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
@@ -26,6 +27,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/unit/devices/nic_guest.h"
@@ -198,6 +201,42 @@ static void test_tap_attach_persistent(void **state)
     assert_non_null(strstr(why, "hvp0"));
     net_backend_close(b);
     assert_true(if_nametoindex("hvp0") > 0);       /* still there */
+
+    /* Prepared by an administrator (owner, up, MTU): a process without
+     * CAP_NET_ADMIN attaches, touching nothing that needs it; asking for
+     * another MTU is refused with the step named. */
+    fd = open("/dev/net/tun", O_RDWR);
+    assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
+    assert_int_equal(ioctl(fd, TUNSETOWNER, geteuid()), 0);
+    close(fd);
+    if_up("hvp0");
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_data_struct caps[2];
+        if (syscall(SYS_capget, &hdr, caps))
+            _exit(2);
+        caps[0].effective &= ~(1u << CAP_NET_ADMIN);
+        caps[0].permitted &= ~(1u << CAP_NET_ADMIN);
+        caps[0].inheritable &= ~(1u << CAP_NET_ADMIN);
+        if (syscall(SYS_capset, &hdr, caps))
+            _exit(2);
+        struct net_tap_options uo = { .name = "hvp0", .mtu = 1500 };
+        struct net_backend *ub = net_tap_open(&uo, why, sizeof(why));
+        if (!ub) {
+            fprintf(stderr, "attach without CAP_NET_ADMIN: %s\n", why);
+            _exit(1);
+        }
+        net_backend_close(ub);
+        uo.mtu = 1400;
+        if (net_tap_open(&uo, why, sizeof(why)) || !strstr(why, "set MTU"))
+            _exit(3);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
     fd = open("/dev/net/tun", O_RDWR);
     assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
     assert_int_equal(ioctl(fd, TUNSETPERSIST, 0), 0);
