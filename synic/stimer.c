@@ -83,6 +83,20 @@ static void stop_locked(struct hv_vp *vp, uint32_t n)
 }
 
 /*
+ * The period a periodic timer actually runs at. A guest may write any
+ * non-zero COUNT (it reads back unchanged), but expiries are spaced at
+ * least STIMER_MIN_PERIOD apart so a hostile 100 ns period cannot keep a
+ * host CPU and the guest's own VP busy with nothing but timer work. 50 us
+ * is well below any period guests use (Windows' shortest is 0.5 ms).
+ */
+#define STIMER_MIN_PERIOD 500u   /* 100 ns units */
+
+static uint64_t period_of(const struct hv_stimer *t)
+{
+    return t->count < STIMER_MIN_PERIOD ? STIMER_MIN_PERIOD : t->count;
+}
+
+/*
  * Periodic timers (period = count, never 0 here: a zero count never starts,
  * XSA-504) step their expiration by exactly one period, so they do not
  * drift. When the next due time is already past (the host timer fired late,
@@ -93,7 +107,7 @@ static void stop_locked(struct hv_vp *vp, uint32_t n)
  */
 static void coalesce(struct hv_stimer *t, uint64_t now)
 {
-    uint64_t period = t->count;
+    uint64_t period = period_of(t);
     uint64_t behind;
 
     if (!(t->config & HV_STIMER_PERIODIC) || t->expiration == 0 ||
@@ -152,7 +166,7 @@ static void service_locked(struct hv_vp *vp, uint32_t n, uint64_t now, bool must
             t->pending_expiration = t->expiration;
             trace_timer(vp, n, HV_STIMER_TRACE_FIRE, t->expiration);
             if (t->config & HV_STIMER_PERIODIC)
-                t->expiration = add_sat(t->expiration, t->count);
+                t->expiration = add_sat(t->expiration, period_of(t));
             progress = true;
         }
         if (!deliver_locked(vp, n, t->pending_expiration, now)) {
@@ -194,7 +208,7 @@ static void start_locked(struct hv_vp *vp, uint32_t n, uint64_t now)
     if (!(t->config & HV_STIMER_ENABLE) || t->count == 0)
         return;
     if (t->config & HV_STIMER_PERIODIC)
-        t->expiration = add_sat(now, t->count);   /* first period starts now */
+        t->expiration = add_sat(now, period_of(t));   /* first period starts now */
     else
         t->expiration = t->count;                 /* absolute; the past fires now */
     service_locked(vp, n, now, true);
@@ -370,7 +384,7 @@ void hv_stimer_vp_restored(struct hv_vp *vp)
             continue;
         }
         if (t->expiration == 0 && !t->pending)
-            t->expiration = (t->config & HV_STIMER_PERIODIC) ? add_sat(now, t->count)
+            t->expiration = (t->config & HV_STIMER_PERIODIC) ? add_sat(now, period_of(t))
                                                              : t->count;
         if (t->pending)
             owed = true;   /* delivered by the VP's next poll */

@@ -12,15 +12,13 @@
 
 #define SINT_ALL 0xFFFFu
 
+/* TLFS "SynIC Messages": a VP whose SynIC is disabled is no target; a
+ * masked SINT still gets its message written, only the interrupt "is
+ * lost" (hv_synic_raise_sint_locked). */
 static bool sint_usable(const struct hv_vp *vp, uint32_t sint)
 {
-    uint64_t v = vp->sint[sint];
-
-    if (!(vp->scontrol & HV_SCONTROL_ENABLE))
-        return false;
-    /* A polling SINT takes messages even while masked: the guest looks
-     * at the slot itself and wants no interrupt. */
-    return !(v & HV_SINT_MASKED) || (v & HV_SINT_POLLING);
+    HV_UNUSED(sint);
+    return (vp->scontrol & HV_SCONTROL_ENABLE) != 0;
 }
 
 bool hv_synic_sint_usable_locked(const struct hv_vp *vp, uint32_t sint)
@@ -45,20 +43,6 @@ void hv_synic_raise_sint_locked(struct hv_vp *vp, uint32_t sint)
     if (vector < HV_SINT_MIN_VECTOR)
         return;
     p->ops->irq_inject(p->ctx, vp->index, vector, (v & HV_SINT_AUTO_EOI) != 0);
-}
-
-/* Whether any event flag of the SINT's SIEFP area is set. */
-static bool sint_has_flags(const struct hv_vp *vp, uint32_t sint)
-{
-    const uint64_t *area;
-
-    if (!vp->siefp_page || !(vp->siefp & HV_PAGE_MSR_ENABLE))
-        return false;
-    area = (const uint64_t *)((const uint8_t *)vp->siefp_page + sint * HV_EVENT_FLAGS_BYTES);
-    for (uint32_t i = 0; i < HV_EVENT_FLAGS_BYTES / sizeof(uint64_t); i++)
-        if (__atomic_load_n(&area[i], __ATOMIC_RELAXED))
-            return true;
-    return false;
 }
 
 /*
@@ -89,15 +73,13 @@ static enum hv_msr_result write_sint_locked(struct hv_vp *vp, uint32_t sint, uin
                                             uint16_t *redeliver)
 {
     bool was_usable = sint_usable(vp, sint);
-    bool was_masked = (vp->sint[sint] & HV_SINT_MASKED) != 0;
 
     vp->sint[sint] = val;
     if (!was_usable && sint_usable(vp, sint))
         *redeliver |= (uint16_t)(1u << sint);
-    /* Flags set while the SINT was masked raised nothing; raise once now
-     * so the guest does not sleep on a signal it never saw. */
-    if (was_masked && !(val & HV_SINT_MASKED) && sint_has_flags(vp, sint))
-        hv_synic_raise_sint_locked(vp, sint);
+    /* An interrupt raised while the SINT was masked is lost (TLFS): the
+     * guest finds what arrived meanwhile by scanning, as it does on
+     * unmasking. Nothing is re-raised here. */
     return HV_MSR_OK;
 }
 
