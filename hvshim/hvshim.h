@@ -148,6 +148,11 @@ void hv_apic_assist_clear(struct hv_vp *vp);
 
 /* Reference time now, in 100 ns units since partition start. */
 uint64_t hv_time_ref_now(struct hv_partition *p);
+/* Make reference time read ref_now at the current guest TSC and republish
+ * the TSC page. For hosts that learn the guest TSC's offset only after
+ * hv_partition_init (hvshim-kvm: vCPUs are created per boot), so that
+ * reference time starts at 0 when the guest starts. */
+void hv_time_set_ref(struct hv_partition *p, uint64_t ref_now);
 /* Pause/unpause of the whole partition: reference time stops. */
 void hv_time_freeze(struct hv_partition *p);
 void hv_time_thaw(struct hv_partition *p);

@@ -164,6 +164,18 @@ void hv_time_partition_restored(struct hv_partition *p)
     hv_unlock(&p->lock);
 }
 
+void hv_time_set_ref(struct hv_partition *p, uint64_t ref_now)
+{
+    hv_lock(&p->lock);
+    uint64_t tsc = p->ops->guest_tsc(p->ctx);
+    time_write_begin(p);
+    p->ref_offset = (int64_t)(ref_now - hv_mul64_hi(tsc, p->tsc_scale));
+    p->frozen_ref_time = ref_now;
+    time_write_end(p);
+    tsc_page_publish(p);
+    hv_unlock(&p->lock);
+}
+
 void hv_time_freeze(struct hv_partition *p)
 {
     hv_lock(&p->lock);

@@ -265,6 +265,10 @@ static void boot_guest(struct vmm *vm, const struct vmm_image *k, enum vmm_kerne
     pthread_mutex_lock(&vm->inject_lock);
     vmm_create_vm(vm);
     pthread_mutex_unlock(&vm->inject_lock);
+    /* KVM chose the guest TSC offset only now (guest TSC ~0): reference
+     * time starts at 0 with each boot (TLFS: at partition start). */
+    if (vm->hv_ready)
+        hv_time_set_ref(&vm->part, 0);
     vm->rsdp_gpa = vmm_acpi_build(vm);
     int r = kind == VMM_KERNEL_BZIMAGE ? vmm_load_bzimage(vm, k, err, sizeof(err))
                                        : vmm_load_multiboot(vm, k, err, sizeof(err));

@@ -240,6 +240,27 @@ static void test_freeze_thaw(void **s)
     fake_vm_free(vm);
 }
 
+static void test_set_ref_rebases_msr_and_page(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = fake_vm_new(TIME_FEATURES, 1);
+    fake_wrmsr(vm, 0, HV_MSR_REFERENCE_TSC, PAGE(7) | 1);
+    fake_advance_ns(vm, 5000000000ull);
+    uint32_t seq = read_page(vm, PAGE(7)).tsc_sequence;
+    /* the host moved the guest TSC back to 0 before the guest ran */
+    vm->host.tsc = 0;
+    hv_time_set_ref(&vm->part, 0);
+    assert_int_equal(fake_rdmsr(vm, 0, HV_MSR_TIME_REF_COUNT), 0);
+    struct hv_reference_tsc_page pg = read_page(vm, PAGE(7));
+    assert_int_not_equal(pg.tsc_sequence, seq);
+    fake_advance_ns(vm, 1000000);
+    assert_int_equal(page_time(&pg, vm->host.tsc), fake_rdmsr(vm, 0, HV_MSR_TIME_REF_COUNT));
+    assert_true(fake_rdmsr(vm, 0, HV_MSR_TIME_REF_COUNT) >= 9999);
+    hv_time_set_ref(&vm->part, 123456789);
+    assert_int_equal(fake_rdmsr(vm, 0, HV_MSR_TIME_REF_COUNT), 123456789);
+    fake_vm_free(vm);
+}
+
 static void test_ns_until(void **s)
 {
     (void)s;
@@ -398,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_frequency_msrs),
         cmocka_unit_test(test_tsc_invariant_control),
         cmocka_unit_test(test_freeze_thaw),
+        cmocka_unit_test(test_set_ref_rebases_msr_and_page),
         cmocka_unit_test(test_ns_until),
         cmocka_unit_test(test_frequency_change_rescales_continuously),
         cmocka_unit_test(test_frequency_change_with_tsc_emulation),
