@@ -8,6 +8,7 @@
 #   boot-xen-qemu.sh XEN DOM0_KERNEL DOM0_INITRAMFS LOG [TIMEOUT_S]
 #
 # XEN is the multiboot image (xen/xen of a build, or a gunzipped xen.gz).
+# DOM0_ARGS (environment) is appended to the dom0 kernel command line.
 # The run ends when LOG shows "RIG-DONE" (the dom0 /init prints it), or at
 # the timeout (default 900 s). Exit 0 if RIG-DONE was seen.
 set -eu
@@ -26,7 +27,7 @@ qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 4096 -smp 2 -display none
     -serial "file:$log" -no-reboot \
     -kernel "$xen" \
     -append "console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M smap=false smep=false loglvl=all guest_loglvl=all noreboot" \
-    -initrd "$kernel console=hvc0 earlyprintk=xen,$initrd" &
+    -initrd "$kernel console=hvc0 earlyprintk=xen ${DOM0_ARGS:-},$initrd" &
 qemu=$!
 trap 'kill $qemu 2>/dev/null || true' EXIT INT TERM
 
