@@ -103,6 +103,10 @@ long hvshim_legacy_domain_to_blob(const struct hv_partition *p,
 
     if (len < HVSHIM_LEGACY_PARTITION_BLOB_SIZE)
         return -1;
+    /* 2^62 ticks of 100 ns are 14,600 years: a counter that far on comes
+     * from a crafted stream, and would wrap (time running backwards). */
+    if (rec->time_ref_count >> 62)
+        return -1;
     /* Xen kept bits 1-11 as written and allowed the page without an OS
      * id; the core treats bit 1 as a lock and needs the id first. */
     hypercall &= ~HV_PAGE_MSR_RESERVED;

@@ -53,8 +53,9 @@ void hvshim_legacy_vcpu_from_core(struct hv_vp *vp, struct hvshim_legacy_vcpu *o
 
 /*
  * Build a core blob from a record, for partition p / VP vp, into buf.
- * Returns the blob length, or -1 if len is too small or the VCPU record's
- * padding is not zero (Xen refuses those too). Values Xen accepted from a
+ * Returns the blob length, or -1 if len is too small, the VCPU record's
+ * padding is not zero (Xen refuses those too) or the reference counter is
+ * beyond 2^62 (it would wrap). Values Xen accepted from a
  * guest but the TLFS reserves are cleaned so the core accepts the blob.
  */
 long hvshim_legacy_domain_to_blob(const struct hv_partition *p,

@@ -67,7 +67,12 @@ int hvshim_xen_mask_to_features(uint64_t mask, hv_features_t *out)
     for (unsigned i = 0; i < sizeof(hvshim_bits) / sizeof(hvshim_bits[0]); i++)
         if (mask & (1ull << hvshim_bits[i].bit))
             f |= HV_FEATURE_BIT(hvshim_bits[i].feature);
-    *out = hv_features_close(f);
+    f = hv_features_close(f);
+    /* Closure may bring synic in (stimer needs it): then polling too, so
+     * every feature set a mask gives has a mask of its own. */
+    if (f & FB(SYNIC))
+        f |= IMPLIED_BY_SYNIC;
+    *out = f;
     return 0;
 }
 

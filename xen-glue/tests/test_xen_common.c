@@ -78,6 +78,30 @@ static void test_mask_stimer_closes_over_synic(void **state)
     assert_true(f & FB(STIMER));
     assert_true(f & FB(SYNIC));
     assert_true(f & FB(TIME_REF_COUNT));
+    /* ... and, having synic, what synic gives: it round-trips. */
+    assert_true(f & FB(SINT_POLLING));
+    {
+        uint64_t m;
+        hv_features_t unsup, forced, back;
+        assert_int_equal(hvshim_xen_features_to_mask(f, &m, &unsup, &forced), 0);
+        assert_int_equal(hvshim_xen_mask_to_features(m, &back), 0);
+        assert_int_equal(back, f);
+    }
+}
+
+/* Every mask Xen accepts gives features that have a mask of their own
+ * which gives the same features (what the fuzz target checks at random). */
+static void test_every_legacy_mask_round_trips(void **state)
+{
+    (void)state;
+    for (uint64_t m = 1; m < 0x2000; m += 2) {
+        hv_features_t f, back, unsup, forced;
+        uint64_t m2;
+        assert_int_equal(hvshim_xen_mask_to_features(m, &f), 0);
+        assert_int_equal(hvshim_xen_features_to_mask(f, &m2, &unsup, &forced), 0);
+        assert_int_equal(hvshim_xen_mask_to_features(m2, &back), 0);
+        assert_int_equal(back, f);
+    }
 }
 
 static void test_mask_hvshim_bits(void **state)
@@ -267,6 +291,20 @@ static void test_legacy_cleans_what_xen_let_through(void **state)
     fake_vm_free(vm);
 }
 
+static void test_legacy_time_that_would_wrap_is_refused(void **state)
+{
+    struct fake_vm *vm = fake_vm_new(ALL_XEN, 1);
+    struct hvshim_legacy_domain d = { .time_ref_count = 1ull << 62 };
+    uint8_t blob[HVSHIM_LEGACY_PARTITION_BLOB_SIZE];
+
+    (void)state;
+    assert_int_equal(hvshim_legacy_domain_to_blob(&vm->part, &d, blob, sizeof(blob)), -1);
+    d.time_ref_count = (1ull << 62) - 1;
+    assert_int_equal(hvshim_legacy_domain_to_blob(&vm->part, &d, blob, sizeof(blob)),
+                     sizeof(blob));
+    fake_vm_free(vm);
+}
+
 static void test_legacy_vcpu_padding_must_be_zero(void **state)
 {
     struct fake_vm *vm = fake_vm_new(ALL_XEN, 1);
@@ -316,12 +354,14 @@ int main(void)
         cmocka_unit_test(test_mask_synic_implies_polling),
         cmocka_unit_test(test_mask_stimer_closes_over_synic),
         cmocka_unit_test(test_mask_hvshim_bits),
+        cmocka_unit_test(test_every_legacy_mask_round_trips),
         cmocka_unit_test(test_mask_rejects_like_xen),
         cmocka_unit_test(test_features_to_mask_round_trip),
         cmocka_unit_test(test_features_to_mask_reports_what_xen_cannot),
         cmocka_unit_test(test_legacy_sizes_match_xen),
         cmocka_unit_test(test_legacy_round_trip_through_records),
         cmocka_unit_test(test_legacy_cleans_what_xen_let_through),
+        cmocka_unit_test(test_legacy_time_that_would_wrap_is_refused),
         cmocka_unit_test(test_legacy_vcpu_padding_must_be_zero),
         cmocka_unit_test(test_legacy_blob_needs_room),
         cmocka_unit_test(test_legacy_record_for_other_vp_is_refused),
