@@ -229,87 +229,126 @@ static const struct hv_feature_group *find_group(const char *s, size_t n)
     return 0;
 }
 
+struct token {
+    const char *name;
+    size_t len;
+    bool negate;
+};
+
+/* The next name of the list: 1 with tok filled, 0 at the end, -1 on a
+ * syntax error (reason in err). */
+static int next_token(const char **sp, struct token *tok, char *err, size_t err_len)
+{
+    const char *s = *sp;
+    bool quoted;
+
+    while (is_space(*s) || *s == ',' || *s == '[' || *s == ']')
+        s++;
+    if (!*s) {
+        *sp = s;
+        return 0;
+    }
+    quoted = *s == '"';
+    if (quoted)
+        s++;
+    tok->negate = *s == '!';
+    if (tok->negate)
+        s++;
+    tok->name = s;
+    while (*s && *s != '"' && *s != ',' && *s != ']' && !is_space(*s))
+        s++;
+    tok->len = (size_t)(s - tok->name);
+    if (quoted) {
+        if (*s != '"')
+            return fail(err, err_len, "unterminated quote before", tok->name, tok->len);
+        s++;
+    }
+    if (tok->len == 0)
+        return fail(err, err_len, "empty enlightenment name", 0, 0);
+    *sp = s;
+    return 1;
+}
+
+/* What the list says so far. */
+struct selection {
+    hv_features_t preset, enable, disable;
+    hv_features_t single, single_off;   /* features named one by one */
+    bool saw_none, saw_other;
+};
+
+static int apply_token(struct selection *sel, const struct token *t, hv_features_t host_default,
+                       char *err, size_t err_len)
+{
+    const struct hv_feature_group *g;
+    hv_features_t bits;
+    bool one;
+
+    if (name_is(t->name, t->len, "none")) {
+        if (t->negate)
+            return fail(err, err_len, "cannot negate", t->name, t->len);
+        sel->saw_none = true;
+        return 0;
+    }
+    sel->saw_other = true;
+    if (preset_bits(t->name, t->len, host_default, &bits)) {
+        if (t->negate)
+            sel->disable |= bits;
+        else
+            sel->preset |= bits;
+        return 0;
+    }
+    g = find_group(t->name, t->len);
+    if (!g)
+        return fail(err, err_len, "unknown enlightenment (see --enlightenments help)",
+                    t->name, t->len);
+    one = hv_popcount64(g->bits) == 1;
+    /* Groups may be trimmed ("base","!apic_msrs"); naming one single
+     * feature both ways is a contradiction. */
+    if (t->negate) {
+        if (g->bits & sel->single)
+            return fail(err, err_len, "enlightenment both enabled and disabled:", t->name, t->len);
+        sel->disable |= g->bits;
+        if (one)
+            sel->single_off |= g->bits;
+    } else {
+        if (one && (g->bits & sel->single_off))
+            return fail(err, err_len, "enlightenment both enabled and disabled:", t->name, t->len);
+        sel->enable |= g->bits;
+        if (one)
+            sel->single |= g->bits;
+    }
+    return 0;
+}
+
 int hv_features_parse_ex(const char *text, hv_features_t host_default, hv_features_t *out,
                          hv_features_t *named, char *err, size_t err_len)
 {
-    hv_features_t preset = 0, enable = 0, disable = 0, single = 0, single_off = 0;
-    bool saw_none = false, saw_other = false;
+    struct selection sel = { 0, 0, 0, 0, 0, false, false };
+    struct token tok;
+    hv_features_t result;
     const char *s = text;
+    int rc;
 
     if (err_len)
         err[0] = 0;
     if (!text)
         return fail(err, err_len, "no enlightenment list given", 0, 0);
-
-    while (*s) {
-        while (is_space(*s) || *s == ',' || *s == '[' || *s == ']')
-            s++;
-        if (!*s)
-            break;
-        bool quoted = *s == '"';
-        if (quoted)
-            s++;
-        bool negate = *s == '!';
-        if (negate)
-            s++;
-        const char *start = s;
-        while (*s && *s != '"' && *s != ',' && *s != ']' && !is_space(*s))
-            s++;
-        size_t n = (size_t)(s - start);
-        if (quoted) {
-            if (*s != '"')
-                return fail(err, err_len, "unterminated quote before", start, n);
-            s++;
-        }
-        if (n == 0)
-            return fail(err, err_len, "empty enlightenment name", 0, 0);
-
-        if (name_is(start, n, "none")) {
-            if (negate)
-                return fail(err, err_len, "cannot negate", start, n);
-            saw_none = true;
-            continue;
-        }
-        saw_other = true;
-        hv_features_t bits;
-        if (preset_bits(start, n, host_default, &bits)) {
-            if (negate)
-                disable |= bits;
-            else
-                preset |= bits;
-            continue;
-        }
-        const struct hv_feature_group *g = find_group(start, n);
-        if (!g)
-            return fail(err, err_len, "unknown enlightenment (see --enlightenments help)",
-                        start, n);
-        bool one = hv_popcount64(g->bits) == 1;
-        /* Groups may be trimmed ("base","!apic_msrs"); naming one single
-         * feature both ways is a contradiction. */
-        if (negate) {
-            if (g->bits & single)
-                return fail(err, err_len, "enlightenment both enabled and disabled:", start, n);
-            disable |= g->bits;
-            if (one)
-                single_off |= g->bits;
-        } else {
-            if (one && (g->bits & single_off))
-                return fail(err, err_len, "enlightenment both enabled and disabled:", start, n);
-            enable |= g->bits;
-            if (one)
-                single |= g->bits;
-        }
-    }
-
-    if (saw_none && saw_other)
+    while ((rc = next_token(&s, &tok, err, err_len)) > 0)
+        if (apply_token(&sel, &tok, host_default, err, err_len) < 0)
+            return -1;
+    if (rc < 0)
+        return -1;
+    if (sel.saw_none && sel.saw_other)
         return fail(err, err_len, "'none' cannot be combined with other enlightenments", 0, 0);
 
-    hv_features_t result = (preset | enable) & ~disable;
+    result = (sel.preset | sel.enable) & ~sel.disable;
     /* What a kept feature needs must not have been switched off. */
     for (unsigned i = 0; i < HV_F_COUNT; i++) {
+        hv_features_t missing;
+
         if (!(result & HV_FEATURE_BIT(i)))
             continue;
-        hv_features_t missing = requirements((enum hv_feature)i) & disable;
+        missing = requirements((enum hv_feature)i) & sel.disable;
         if (missing) {
             struct out_text o = { err, err_len, 0 };
             put_cstr(&o, "enlightenment '");
@@ -326,7 +365,7 @@ int hv_features_parse_ex(const char *text, hv_features_t host_default, hv_featur
 
     *out = result;
     if (named)
-        *named = single & result;
+        *named = sel.single & result;
     return 0;
 }
 

@@ -70,12 +70,14 @@ struct reader {
 
 static uint64_t r64(struct reader *r)
 {
+    uint64_t v;
+
     /* Callers check lengths before reading; stay in bounds regardless. */
     if (r->len - r->at < 8) {
         r->at = r->len;
         return 0;
     }
-    uint64_t v = get_le(r->d + r->at, 8);
+    v = get_le(r->d + r->at, 8);
     r->at += 8;
     return v;
 }
@@ -95,6 +97,7 @@ static int check_header(const void *buf, size_t len, const uint8_t magic[4],
                         const uint8_t **payload, size_t *plen)
 {
     const uint8_t *b = buf;
+    uint64_t n;
 
     if (!buf || len < BLOB_HEADER_SIZE)
         return HV_ERR_TRUNCATED;
@@ -106,7 +109,7 @@ static int check_header(const void *buf, size_t len, const uint8_t magic[4],
         return HV_ERR_VERSION;
     if (get_le(b + 6, 2) != 0)
         return HV_ERR_CORRUPT;
-    uint64_t n = get_le(b + 8, 4);
+    n = get_le(b + 8, 4);
     if (n > len - BLOB_HEADER_SIZE)
         return HV_ERR_TRUNCATED;
     if (crc32(b + BLOB_HEADER_SIZE, (size_t)n) != (uint32_t)get_le(b + 12, 4))
@@ -122,6 +125,7 @@ long hv_partition_save(struct hv_partition *p, void *buf, size_t len)
 {
     size_t need = BLOB_HEADER_SIZE + PARTITION_PAYLOAD_SIZE;
     struct writer w;
+    uint64_t ref;
 
     if (!buf)
         return (long)need;
@@ -129,7 +133,7 @@ long hv_partition_save(struct hv_partition *p, void *buf, size_t len)
         return HV_ERR_TRUNCATED;
     w.d = (uint8_t *)buf + BLOB_HEADER_SIZE;
     w.at = 0;
-    uint64_t ref = hv_time_ref_now(p);
+    ref = hv_time_ref_now(p);
     hv_lock(&p->lock);
     w64(&w, p->cfg.features);
     w64(&w, p->cfg.nr_vps);
@@ -182,6 +186,10 @@ static int decode_partition(const struct hv_partition *p, const uint8_t *d, size
 
     if (im->features != p->cfg.features || im->nr_vps != p->cfg.nr_vps)
         return HV_ERR_MISMATCH;
+    /* 2^62 x 100 ns is over 14,000 years: anything beyond was crafted,
+     * and would wrap the guest's clock soon after the restore. */
+    if (im->ref_time >= (1ull << 62))
+        return HV_ERR_CORRUPT;
     if ((im->hypercall & 0xFFCull) || (im->reference_tsc & HV_PAGE_MSR_RESERVED) ||
         im->sequence > 0xFFFFFFFFull ||
         (im->crash_ctl & ~(HV_CRASH_CTL_NOTIFY | HV_CRASH_CTL_NOTIFY_MSG)) ||
@@ -334,13 +342,18 @@ static bool sint_value_ok(uint64_t v)
 static int validate_vp(const struct hv_vp *vp, const uint8_t *d, size_t n)
 {
     struct reader r = { d, 0, n };
+    uint64_t assist, pending, vector, scontrol, siefp, simp, queued;
 
     if (n < VP_FIXED_PAYLOAD_SIZE)
         return HV_ERR_CORRUPT;
     if (r64(&r) != vp->index)
         return HV_ERR_MISMATCH;
-    uint64_t assist = r64(&r), pending = r64(&r), vector = r64(&r);
-    uint64_t scontrol = r64(&r), siefp = r64(&r), simp = r64(&r);
+    assist = r64(&r);
+    pending = r64(&r);
+    vector = r64(&r);
+    scontrol = r64(&r);
+    siefp = r64(&r);
+    simp = r64(&r);
     if ((assist & HV_PAGE_MSR_RESERVED) || pending > 1 || vector > 0xFF ||
         (scontrol & ~HV_SCONTROL_ENABLE))
         return HV_ERR_CORRUPT;
@@ -361,7 +374,7 @@ static int validate_vp(const struct hv_vp *vp, const uint8_t *d, size_t n)
         /* XSA-504: an enabled periodic timer with a zero period cannot
          * have been saved by a correct host. */
     }
-    uint64_t queued = r64(&r);
+    queued = r64(&r);
     if (queued > HV_MSG_QUEUE_DEPTH || n != VP_FIXED_PAYLOAD_SIZE + queued * QUEUED_MESSAGE_SIZE)
         return HV_ERR_CORRUPT;
     for (uint64_t i = 0; i < queued; i++) {
@@ -390,6 +403,8 @@ int hv_vp_load(struct hv_vp *vp, const void *buf, size_t len)
 {
     const uint8_t *payload;
     size_t plen;
+    struct reader r;
+    uint64_t waits, queued;
     int rc;
 
     rc = check_header(buf, len, magic_vp, &payload, &plen);
@@ -407,7 +422,9 @@ int hv_vp_load(struct hv_vp *vp, const void *buf, size_t len)
     hv_synic_vp_destroy(vp);
     hv_apic_vp_destroy(vp);
 
-    struct reader r = { payload, 0, plen };
+    r.d = payload;
+    r.at = 0;
+    r.len = plen;
     hv_lock(&vp->lock);
     r64(&r);
     vp->vp_assist_msr = r64(&r);
@@ -418,7 +435,7 @@ int hv_vp_load(struct hv_vp *vp, const void *buf, size_t len)
     vp->simp = r64(&r);
     for (unsigned i = 0; i < HV_SINT_COUNT; i++)
         vp->sint[i] = r64(&r);
-    uint64_t waits = r64(&r);
+    waits = r64(&r);
     vp->eom_wanted = (uint16_t)waits;
     vp->post_waiters = (uint16_t)(waits >> 16);
     for (unsigned i = 0; i < HV_STIMER_COUNT; i++) {
@@ -430,7 +447,7 @@ int hv_vp_load(struct hv_vp *vp, const void *buf, size_t len)
         t->pending = r64(&r) != 0;
     }
     __atomic_store_n(&vp->stimer_fired, 0, __ATOMIC_RELAXED);
-    uint64_t queued = r64(&r);
+    queued = r64(&r);
     memset(vp->queue, 0, sizeof(vp->queue));
     for (uint32_t i = 0; i < queued; i++) {
         const uint8_t *m = payload + r.at;

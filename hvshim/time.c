@@ -166,8 +166,10 @@ void hv_time_partition_restored(struct hv_partition *p)
 
 void hv_time_set_ref(struct hv_partition *p, uint64_t ref_now)
 {
+    uint64_t tsc;
+
     hv_lock(&p->lock);
-    uint64_t tsc = p->ops->guest_tsc(p->ctx);
+    tsc = p->ops->guest_tsc(p->ctx);
     time_write_begin(p);
     p->ref_offset = (int64_t)(ref_now - hv_mul64_hi(tsc, p->tsc_scale));
     p->frozen_ref_time = ref_now;

@@ -166,11 +166,13 @@ bool hc_read_reps(struct hc_call *c, uint32_t first, uint32_t n, void *dst)
 {
     uint32_t count = c->ctl.rep_count;
     uint32_t size = c->desc->rep_in;
+    uint32_t offset;
+
     if (first > count || n > count - first)
         return false;
     /* Bounded: the whole list was checked to fit the input page (slow) or
      * the 112-byte register block (fast). */
-    uint32_t offset = c->hdr_qwords * 8u + first * size;
+    offset = c->hdr_qwords * 8u + first * size;
     if (c->ctl.fast) {
         memcpy(dst, (const uint8_t *)c->fast_in + offset, (size_t)n * size);
         return true;

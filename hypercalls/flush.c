@@ -79,12 +79,14 @@ static uint16_t gather_ranges(struct hc_call *c, struct hv_gva_range *ranges, ui
     while (i < count) {
         uint64_t gvas[HC_FLUSH_MAX_RANGES];
         uint32_t room = HC_FLUSH_MAX_RANGES - *nr;
+        uint32_t chunk;
+
         if (room == 0) {
             *whole = true;
             i = count;
             break;
         }
-        uint32_t chunk = one_by_one ? 1 : (count - i < room ? count - i : room);
+        chunk = one_by_one ? 1 : (count - i < room ? count - i : room);
         if (!hc_read_reps(c, i, chunk, gvas)) {
             /* Find the element that is not RAM, so the reps completed
              * count the ones before it (TLFS: reps done before the error). */

@@ -62,6 +62,8 @@ int hv_partition_register_connection(struct hv_partition *p, uint32_t connection
                                      enum hv_connection_kind kind)
 {
     int rc = HV_OK;
+    uint32_t i;
+    uint64_t e;
 
     /* Id 0 marks a free entry, and only 24 bits are an id. */
     if (connection_id == 0 || (connection_id & ~HV_CONNECTION_ID_MASK))
@@ -69,8 +71,8 @@ int hv_partition_register_connection(struct hv_partition *p, uint32_t connection
     if ((uint32_t)kind == 0 || ((uint32_t)kind & ~HC_KINDS_VALID))
         return HV_ERR_INVAL;
     hv_lock(&p->lock);
-    uint32_t i = conn_find_locked(p, connection_id);
-    uint64_t e = p->connections[i];
+    i = conn_find_locked(p, connection_id);
+    e = p->connections[i];
     if (e == 0 && p->nr_connections >= HV_MAX_CONNECTIONS) {
         rc = HV_ERR_NOSPC;
     } else {
@@ -87,10 +89,12 @@ int hv_partition_register_connection(struct hv_partition *p, uint32_t connection
 
 void hv_partition_unregister_connection(struct hv_partition *p, uint32_t connection_id)
 {
+    uint32_t hole;
+
     if (connection_id == 0 || (connection_id & ~HV_CONNECTION_ID_MASK))
         return;
     hv_lock(&p->lock);
-    uint32_t hole = conn_find_locked(p, connection_id);
+    hole = conn_find_locked(p, connection_id);
     if (p->connections[hole] != 0) {
         conn_write_begin(p);
         /* Backward-shift deletion: pull later members of the chain into
@@ -114,15 +118,15 @@ void hv_partition_unregister_connection(struct hv_partition *p, uint32_t connect
 
 uint32_t hv_partition_connection_kinds(const struct hv_partition *p, uint32_t connection_id)
 {
-    uint32_t seq, kinds;
+    uint32_t seq, kinds, i;
 
     if (connection_id == 0 || (connection_id & ~HV_CONNECTION_ID_MASK))
         return 0;
     do {
         while ((seq = __atomic_load_n(&p->connections_seq, __ATOMIC_ACQUIRE)) & 1)
             hv_cpu_relax();
+        i = conn_home(connection_id);
         kinds = 0;
-        uint32_t i = conn_home(connection_id);
         for (uint32_t n = 0; n < HV_CONNECTION_SLOTS; n++, i = (i + 1) & CONN_MASK) {
             uint64_t e = __atomic_load_n(&p->connections[i], __ATOMIC_RELAXED);
             if (e == 0)
@@ -164,11 +168,12 @@ uint16_t hc_post_message(struct hc_call *c)
     const uint32_t reserved = (uint32_t)(c->hdr[0] >> 32);
     const uint32_t type = (uint32_t)c->hdr[1];
     const uint32_t size = (uint32_t)(c->hdr[1] >> 32);
+    uint16_t st;
 
     if (reserved != 0 || type == HVMSG_NONE || (type & HVMSG_HYPERVISOR_MASK) ||
         size > HV_MESSAGE_PAYLOAD_MAX)
         return HV_STATUS_INVALID_PARAMETER;
-    uint16_t st = route(p, connection_id, HV_CONNECTION_MESSAGE);
+    st = route(p, connection_id, HV_CONNECTION_MESSAGE);
     if (st != HV_STATUS_SUCCESS)
         return st;
     return p->ops->post_message(p->ctx, c->vp->index, connection_id, type, &c->hdr[2], size);
@@ -181,12 +186,13 @@ uint16_t hc_signal_event(struct hc_call *c)
     const uint32_t connection_id = (uint32_t)c->hdr[0];
     const uint32_t flag = (uint32_t)(c->hdr[0] >> HV_SIGNAL_EVENT_FLAG_SHIFT) & 0xFFFFu;
     const uint32_t reserved = (uint32_t)(c->hdr[0] >> 48);
+    uint16_t st;
 
     /* Every port here has the same flag count, so the range check needs
      * no lookup. */
     if (reserved != 0 || flag >= HV_EVENT_FLAGS_COUNT)
         return HV_STATUS_INVALID_PARAMETER;
-    uint16_t st = route(p, connection_id, HV_CONNECTION_EVENT);
+    st = route(p, connection_id, HV_CONNECTION_EVENT);
     if (st != HV_STATUS_SUCCESS)
         return st;
     return p->ops->signal_event(p->ctx, c->vp->index, connection_id, (uint16_t)flag);

@@ -13,11 +13,13 @@
 
 uint32_t hv_vpset_parse(const uint64_t *q, uint32_t avail, struct hv_vpset_view *out)
 {
+    uint32_t banks;
+
     if (avail < 2)
         return 0;
     /* A 64-bit mask names at most 64 banks, so the count is bounded before
      * it is compared with what the caller holds. */
-    uint32_t banks = hv_popcount64(q[1]);
+    banks = hv_popcount64(q[1]);
     if (banks > HV_VPSET_MAX_BANKS || banks > avail - 2)
         return 0;
     out->format = q[0];
@@ -65,8 +67,9 @@ void hv_vpset_expand(const struct hv_vpset_view *v, uint32_t nr_vps,
             uint64_t mask = v->valid_bank_mask;
             for (uint32_t i = 0; mask != 0 && i < v->nr_banks; i++) {
                 uint32_t bank = hv_ctz64(mask);
-                mask &= mask - 1;
                 uint64_t keep = bank_existing(bank, nr_vps);
+
+                mask &= mask - 1;
                 out->bits[bank] = v->banks[i] & keep;
                 lost += hv_popcount64(v->banks[i] & ~keep);
             }
@@ -97,10 +100,12 @@ void hc_vpset_from_mask(uint64_t mask, uint32_t nr_vps, struct hv_vp_set *s)
 uint16_t hc_vpset_from_header(const struct hc_call *c, uint32_t first, struct hv_vp_set *s)
 {
     struct hv_vpset_view v;
+    uint32_t avail, used;
+
     if (first > c->hdr_qwords)
         return HV_STATUS_INVALID_HYPERCALL_INPUT;
-    uint32_t avail = c->hdr_qwords - first;
-    uint32_t used = hv_vpset_parse(&c->hdr[first], avail, &v);
+    avail = c->hdr_qwords - first;
+    used = hv_vpset_parse(&c->hdr[first], avail, &v);
 
     /* The variable header must hold exactly one bank per valid_bank_mask
      * bit (TLFS: "for every bit that is set ... there must be an element"),

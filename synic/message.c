@@ -200,6 +200,7 @@ int hv_synic_post_message(struct hv_partition *p, uint32_t vp_index, uint32_t si
     struct hv_message msg;
     uint16_t freed;
     int rc;
+    bool waiting = false;
 
     if (!p)
         return HV_ERR_INVAL;
@@ -213,7 +214,6 @@ int hv_synic_post_message(struct hv_partition *p, uint32_t vp_index, uint32_t si
         return HV_ERR_DISABLED;   /* this partition can never receive it */
 
     hv_lock(&vp->lock);
-    bool waiting = false;
     freed = 0;
     if (hv_synic_sints_waiting_locked(vp) & (1u << sint)) {
         /* Older work for this SINT goes first (FIFO per SINT). */

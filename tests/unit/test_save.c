@@ -304,6 +304,8 @@ static void test_field_checks_partition(void **s)
         { 16 * 8, 2 },                           /* TSC emulation status */
         { 17 * 8, 2 },                           /* invariant control */
         { 4 * 8, 0 },                            /* hypercalls on without OS id */
+        { 3 * 8, 1ull << 62 },                   /* reference time that would wrap */
+        { 3 * 8, ~0ull },
     };
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         memcpy(blob, orig, plen);
