@@ -251,20 +251,31 @@ static void op_partition_event(void *ctx, uint32_t vp, enum hv_partition_event e
     }
 }
 
-/* No VMBus devices yet: no connection is registered, so the core answers
- * the guest itself and these are never reached. */
+/* HvPostMessage / HvSignalEvent on a connection the VMM registered: the
+ * --hv-echo loopback answers at once, on this vCPU's thread; everything
+ * else belongs to the VMBus server and waits in the inbox for its thread. */
 static uint16_t op_post_message(void *ctx, uint32_t vp, uint32_t connection_id,
                                 uint32_t message_type, const void *payload, uint32_t payload_size)
 {
-    (void)ctx; (void)vp; (void)message_type; (void)payload; (void)payload_size;
-    (void)connection_id;
-    return HV_STATUS_INVALID_CONNECTION_ID;
+    struct vmm *vm = VM(ctx);
+    if (connection_id == VMM_ECHO_MSG_CONNECTION)
+        return vmm_echo_post(vm, message_type, payload, payload_size);
+    return vmm_inbox_post(&vm->inbox, vp, connection_id, message_type, payload, payload_size);
 }
 
 static uint16_t op_signal_event(void *ctx, uint32_t vp, uint32_t connection_id, uint16_t flag)
 {
-    (void)ctx; (void)vp; (void)connection_id; (void)flag;
-    return HV_STATUS_INVALID_CONNECTION_ID;
+    struct vmm *vm = VM(ctx);
+    if (connection_id == VMM_ECHO_EVENT_CONNECTION)
+        return vmm_echo_signal(vm, vp, flag);
+    /* VMBus guests signal with flag 0; the channel is the connection. */
+    return vmm_inbox_signal(&vm->inbox, connection_id);
+}
+
+static void op_message_slot_freed(void *ctx, uint32_t vp, uint32_t sint)
+{
+    (void)vp;
+    vmm_inbox_slot_freed(&VM(ctx)->inbox, sint);
 }
 
 static void op_xmm_read(void *ctx, uint32_t vp, uint64_t xmm[12])
@@ -395,7 +406,7 @@ void vmm_hostops_fill(struct hv_host_ops *ops)
     ops->partition_event = op_partition_event;
     ops->post_message = op_post_message;
     ops->signal_event = op_signal_event;
-    ops->message_slot_freed = NULL;
+    ops->message_slot_freed = op_message_slot_freed;
     ops->xmm_read = op_xmm_read;
     ops->xmm_write = op_xmm_write;
     ops->log = op_log;

@@ -34,6 +34,10 @@ static void msi_locked(struct vmm *vm, uint32_t apic_id, uint8_t vector)
         .address_hi = 0,
         .data = vector,
     };
+    /* Between two boots the VM does not exist; the VMBus thread may still
+     * post (a late timer): there is nobody to interrupt. */
+    if (vm->vm_fd < 0)
+        return;
     if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &m) < 0)
         vmm_warn("KVM_SIGNAL_MSI to %u vector %u: %s", apic_id, vector, strerror(errno));
     atomic_fetch_add_explicit(&vm->injections, 1, memory_order_relaxed);

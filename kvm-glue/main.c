@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kvm-glue/bus.h"
 #include "kvm-glue/vmm.h"
 
 #define MEM_MIN (16ull << 20)
@@ -38,6 +39,17 @@ static void usage(FILE *f)
           "  --no-sync-regs         read registers with ioctls (measurement only)\n"
           "  --autoeoi-scrub on|off clear AutoEOI vectors from ISR (default on; off only\n"
           "                         to show what goes wrong without it)\n"
+          "  --vmbus on|off         VMBus host (default on when the synic, post_messages and\n"
+          "                         signal_events enlightenments are)\n"
+          "  --ic LIST              integration services: all (default), none, or e.g.\n"
+          "                         heartbeat,shutdown or !kvp\n"
+          "  --nic tap=NAME[,mac=MAC][,bridge=BR][,mtu=N]   synthetic NIC (repeatable)\n"
+          "  --disk file=PATH[,ro][,direct][,serial=S][,lun=N]   SCSI disk (repeatable)\n"
+          "  --shared-ram on|off    guest RAM in a memfd (default: on with --nic; NICs need\n"
+          "                         it to map the guest's scattered buffers)\n"
+          "  --ctl PATH             control socket for hvshim-ctl\n"
+          "  --hv-echo              loopback connections 0x7E5701 (message) and 0x7E5702\n"
+          "                         (event) for testing HvPostMessage/HvSignalEvent\n"
           "exit status: guest poweroff 0, usage error 2, guest crash 4, VMM failure 6,\n"
           "isa-debug-exit (port 0xf4) value v: (v << 1) | 1\n",
           f);
@@ -94,8 +106,9 @@ static uint32_t parse_trace(const char *s)
         else if (!strcmp(t, "hypercall")) m |= VMM_TRACE_HYPERCALL;
         else if (!strcmp(t, "synic")) m |= VMM_TRACE_SYNIC;
         else if (!strcmp(t, "stimer")) m |= VMM_TRACE_STIMER;
-        else if (!strcmp(t, "all")) m |= VMM_TRACE_MSR | VMM_TRACE_HYPERCALL | VMM_TRACE_SYNIC | VMM_TRACE_STIMER;
-        else usage_error("--trace: unknown group '%s' (msr, hypercall, synic, stimer, all)", t);
+        else if (!strcmp(t, "vmbus")) m |= VMM_TRACE_VMBUS;
+        else if (!strcmp(t, "all")) m |= VMM_TRACE_MSR | VMM_TRACE_HYPERCALL | VMM_TRACE_SYNIC | VMM_TRACE_STIMER | VMM_TRACE_VMBUS;
+        else usage_error("--trace: unknown group '%s' (msr, hypercall, synic, stimer, vmbus, all)", t);
     }
     free(dup);
     return m;
@@ -125,7 +138,7 @@ static hv_features_t parse_features(const char *text)
 static void parse_options(int argc, char **argv, struct vmm_options *o)
 {
     enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_SMP, O_MEM, O_ENL, O_SERIAL, O_REBOOT, O_TRACE,
-           O_STATS, O_NOSYNC, O_SCRUB, O_HELP };
+           O_STATS, O_NOSYNC, O_SCRUB, O_VMBUS, O_IC, O_NIC, O_DISK, O_CTL, O_ECHO, O_SHARED, O_HELP };
     static const struct option longopts[] = {
         { "kernel", required_argument, 0, O_KERNEL },
         { "initrd", required_argument, 0, O_INITRD },
@@ -139,6 +152,13 @@ static void parse_options(int argc, char **argv, struct vmm_options *o)
         { "stats", no_argument, 0, O_STATS },
         { "no-sync-regs", no_argument, 0, O_NOSYNC },
         { "autoeoi-scrub", required_argument, 0, O_SCRUB },
+        { "vmbus", required_argument, 0, O_VMBUS },
+        { "ic", required_argument, 0, O_IC },
+        { "nic", required_argument, 0, O_NIC },
+        { "disk", required_argument, 0, O_DISK },
+        { "ctl", required_argument, 0, O_CTL },
+        { "hv-echo", no_argument, 0, O_ECHO },
+        { "shared-ram", required_argument, 0, O_SHARED },
         { "help", no_argument, 0, O_HELP },
         { 0, 0, 0, 0 },
     };
@@ -148,6 +168,8 @@ static void parse_options(int argc, char **argv, struct vmm_options *o)
     o->serial = "stdio";
     o->reboot_restart = true;
     o->features = parse_features("host");
+    o->vmbus = -1;
+    int shared = -1;
     opterr = 0;
     for (;;) {
         int idx = 0;
@@ -195,6 +217,33 @@ static void parse_options(int argc, char **argv, struct vmm_options *o)
             else if (!strcmp(optarg, "off")) o->no_autoeoi_scrub = true;
             else usage_error("--autoeoi-scrub: '%s' is not on or off", optarg);
             break;
+        case O_VMBUS:
+            if (!strcmp(optarg, "on")) o->vmbus = 1;
+            else if (!strcmp(optarg, "off")) o->vmbus = 0;
+            else usage_error("--vmbus: '%s' is not on or off", optarg);
+            break;
+        case O_IC: o->ic = optarg; break;
+        case O_NIC:
+            if (o->nr_nics == VMM_MAX_NICS)
+                usage_error("--nic: at most %u NICs", VMM_MAX_NICS);
+            o->nics[o->nr_nics++] = optarg;
+            break;
+        case O_DISK:
+            if (o->nr_disks == VMM_MAX_DISKS)
+                usage_error("--disk: at most %u disks", VMM_MAX_DISKS);
+            o->disks[o->nr_disks++] = optarg;
+            break;
+        case O_CTL:
+            if (!*optarg)
+                usage_error("--ctl: empty path");
+            o->ctl_path = optarg;
+            break;
+        case O_ECHO: o->hv_echo = true; break;
+        case O_SHARED:
+            if (!strcmp(optarg, "on")) shared = 1;
+            else if (!strcmp(optarg, "off")) shared = 0;
+            else usage_error("--shared-ram: '%s' is not on or off", optarg);
+            break;
         case O_HELP: usage(stdout); exit(0);
         case ':':
             usage_error("option %s needs an argument", argv[optind - 1]);
@@ -206,6 +255,24 @@ static void parse_options(int argc, char **argv, struct vmm_options *o)
         usage_error("unexpected argument '%s' (see --help)", argv[optind]);
     if (!o->kernel)
         usage_error("--kernel is required (see --help)");
+
+    /* VMBus and the echo service talk to the guest through SynIC messages
+     * and event flags, HvPostMessage and HvSignalEvent. */
+    hv_features_t need = HV_FEATURE_BIT(HV_F_SYNIC) | HV_FEATURE_BIT(HV_F_POST_MESSAGES) |
+                         HV_FEATURE_BIT(HV_F_SIGNAL_EVENTS);
+    bool can = (o->features & need) == need;
+    if (o->vmbus == 1 && !can)
+        usage_error("--vmbus on needs the synic, post_messages and signal_events enlightenments");
+    if (o->hv_echo && !can)
+        usage_error("--hv-echo needs the synic, post_messages and signal_events enlightenments");
+    if (o->vmbus < 0)
+        o->vmbus = can;
+    o->shared_ram = shared < 0 ? o->nr_nics > 0 : shared == 1;
+    if (o->nr_nics && !o->shared_ram)
+        usage_error("--nic needs --shared-ram on (the NIC maps the guest's scattered buffers)");
+    if (!o->vmbus && (o->ic || o->nr_nics || o->nr_disks))
+        usage_error("%s needs VMBus (--vmbus on and its enlightenments)",
+                    o->ic ? "--ic" : o->nr_nics ? "--nic" : "--disk");
 }
 
 static void alloc_ram(struct vmm *vm)
@@ -213,9 +280,7 @@ static void alloc_ram(struct vmm *vm)
     vm->ram_size = vm->opt.mem;
     vm->low_size = vm->ram_size < VMM_LOW_RAM_MAX ? vm->ram_size : VMM_LOW_RAM_MAX;
     vm->high_size = vm->ram_size - vm->low_size;
-    vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (vm->ram == MAP_FAILED)
+    if (vmm_ram_alloc(vm) < 0)
         usage_error("--mem: cannot map %" PRIu64 " MiB: %s", vm->ram_size >> 20, strerror(errno));
 }
 
@@ -327,6 +392,19 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, &old);
     vm->start_ns = vmm_now_ns();
 
+    /* After SIGUSR1 is blocked: the loop thread and NIC poll threads
+     * inherit the mask and never take a vCPU kick. */
+    if (vmm_inbox_init(&vm->inbox, VMBUS_EVENT_CONNECTION_BASE, VMM_BUS_MAX_CHANNELS) < 0)
+        vmm_die(VMM_EXIT_FATAL, "eventfd: %s", strerror(errno));
+    if (vm->opt.hv_echo && vmm_echo_init(vm) < 0)
+        vmm_die(VMM_EXIT_FATAL, "--hv-echo: cannot register its connections");
+    if (vm->opt.vmbus && vmm_bus_create(vm, err, sizeof(err)) < 0)
+        usage_error("%s", err);
+    if (vm->opt.ctl_path && vmm_ctl_open(vm, vm->opt.ctl_path, err, sizeof(err)) < 0)
+        usage_error("%s", err);
+    if (vm->bus || vm->ctl)
+        vmm_loop_start(vm);
+
     int status;
     for (;;) {
         reset_vcpus(vm);
@@ -343,13 +421,16 @@ int main(int argc, char **argv)
         status = vm->exit_status;
         if (why == VMM_STOP_RESET && vm->opt.reboot_restart) {
             fprintf(stderr, "hvshim-kvm: guest reboot\n");
+            /* The bus forgets the old guest (channels closed, devices kept
+             * for the next connection) before the core and RAM do. */
+            vmm_loop_reset(vm);
             vmm_hv_reset(vm);
             vmm_timers_reset(vm);
             pthread_mutex_lock(&vm->inject_lock);
             vmm_destroy_vm(vm);
             pthread_mutex_unlock(&vm->inject_lock);
             /* Fresh zero pages for the next boot. */
-            madvise(vm->ram, vm->ram_size, MADV_DONTNEED);
+            vmm_ram_clear(vm);
             serial_reset(vm);
             vm->exit_status = 0;
             atomic_store(&vm->stop, VMM_RUNNING);
@@ -359,9 +440,15 @@ int main(int argc, char **argv)
             fprintf(stderr, "hvshim-kvm: guest reset (--reboot=exit)\n");
         break;
     }
+    vmm_loop_stop(vm);
     if (vm->opt.stats)
         vmm_stats_print(vm, vmm_now_ns() - vm->start_ns);
     fflush(stdout);
+    /* Devices first (their last callbacks may answer control clients),
+     * then the socket. */
+    vmm_bus_destroy(vm);
+    vmm_ctl_close(vm);
+    vmm_inbox_destroy(&vm->inbox);
     serial_shutdown(vm);
     vmm_hv_destroy(vm);
     vmm_destroy_vm(vm);

@@ -2,6 +2,7 @@
 /* --stats: what the VMM did, printed to stderr when it exits. */
 #include <stdio.h>
 
+#include "kvm-glue/bus.h"
 #include "kvm-glue/vmm.h"
 
 const char *vmm_exit_reason_name(uint32_t r)
@@ -130,6 +131,7 @@ void vmm_stats_print(struct vmm *vm, uint64_t wall_ns)
                "(x2APIC EOIs %llu)\n",
             (unsigned long long)atomic_load(&vm->flush_requests), (unsigned long long)flushes,
             (unsigned long long)checks, (unsigned long long)scrubs, (unsigned long long)x2eoi);
+    vmm_bus_stats_print(vm, f);
     fprintf(f, "  unclaimed: pio %llu, mmio %llu\n", (unsigned long long)atomic_load(&vm->pio_unclaimed),
             (unsigned long long)atomic_load(&vm->mmio_unclaimed));
 }

@@ -16,9 +16,12 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <poll.h>
+
 #include <linux/kvm.h>
 
 #include "hvshim/hvshim.h"
+#include "kvm-glue/inbox.h"
 
 /* ------------------------------------------------------------ exit codes */
 /* Host exit statuses (documented in docs/kvm-host.md). isa-debug-exit gives
@@ -45,6 +48,15 @@
 #define VMM_PM_SLEEP_STS     0x601u
 #define VMM_PM_RESET_REG     0x602u
 #define VMM_PM_RESET_VALUE   0x0Fu
+
+/* --hv-echo (echo.c): the loopback connections and the event SINT. */
+#define VMM_ECHO_MSG_CONNECTION   0x7E5701u
+#define VMM_ECHO_EVENT_CONNECTION 0x7E5702u
+#define VMM_ECHO_EVENT_SINT       3u
+
+/* --nic / --disk given on the command line, at most. */
+#define VMM_MAX_NICS  8u
+#define VMM_MAX_DISKS 64u
 
 /* ---------------------------------------------------------- stop reasons */
 enum vmm_stop {
@@ -162,6 +174,15 @@ struct vmm_options {
     bool stats;
     bool no_sync_regs;           /* measurement: force GET/SET ioctls */
     bool no_autoeoi_scrub;       /* diagnostics: prove the scrub is needed */
+    int vmbus;                   /* --vmbus: -1 auto (default), 0 off, 1 on */
+    const char *ic;              /* --ic list (NULL: all) */
+    const char *nics[VMM_MAX_NICS];
+    uint32_t nr_nics;
+    const char *disks[VMM_MAX_DISKS];
+    uint32_t nr_disks;
+    const char *ctl_path;        /* --ctl: control socket, or NULL */
+    bool hv_echo;                /* --hv-echo */
+    bool shared_ram;             /* --shared-ram: memfd-backed guest RAM */
 };
 
 /* Trace groups (--trace) */
@@ -170,6 +191,7 @@ enum {
     VMM_TRACE_HYPERCALL = 1u << 1,
     VMM_TRACE_SYNIC = 1u << 2,
     VMM_TRACE_STIMER = 1u << 3,
+    VMM_TRACE_VMBUS = 1u << 4,   /* the VMBus server's debug lines */
 };
 
 struct vmm {
@@ -181,6 +203,9 @@ struct vmm {
     /* Guest RAM: one host mapping; [0, low_size) at GPA 0 and the rest at
      * 4 GiB. Never moves while the process lives (pages are handed out). */
     uint8_t *ram;
+    int ram_fd;                  /* --shared-ram: the memfd behind ram (VMBus
+                                  * maps scattered guest pages contiguously
+                                  * from it); else -1 */
     uint64_t ram_size;
     uint64_t low_size;
     uint64_t high_size;
@@ -229,6 +254,13 @@ struct vmm {
     struct serial *serial;
     struct fw_cfg *fw_cfg;
 
+    /* VMBus, the control socket and the thread that runs both (loop.c).
+     * vCPUs reach the server only through the inbox. */
+    struct vmm_inbox inbox;
+    struct vmm_bus *bus;         /* NULL with --vmbus off */
+    struct vmm_ctl *ctl;         /* NULL without --ctl */
+    struct vmm_loop *loop;
+
     /* Stats that belong to no vCPU */
     _Atomic uint64_t hc_by_code[65536];   /* by call code (control bits 0-15) */
     _Atomic uint64_t msr_reads[0x200];
@@ -263,7 +295,9 @@ static inline bool vmm_vpset_has(const struct hv_vp_set *s, uint32_t vp)
     return vp < HV_MAX_VPS && ((s->bits[vp / 64] >> (vp % 64)) & 1);
 }
 
-/* memory.c: bounds-checked guest physical memory */
+/* memory.c: guest RAM and bounds-checked guest physical memory */
+int vmm_ram_alloc(struct vmm *vm);   /* ram, ram_fd from ram_size; -1 + errno */
+void vmm_ram_clear(struct vmm *vm);
 void *vmm_gpa_ptr(struct vmm *vm, uint64_t gpa, uint64_t len);
 int vmm_gpa_read(struct vmm *vm, uint64_t gpa, void *buf, size_t len);
 int vmm_gpa_write(struct vmm *vm, uint64_t gpa, const void *buf, size_t len);
@@ -375,6 +409,25 @@ void debug_exit_init(struct vmm *vm);
 void fw_cfg_init(struct vmm *vm);
 void pm_init(struct vmm *vm);
 void rtc_init(struct vmm *vm);
+
+/* echo.c: --hv-echo */
+int vmm_echo_init(struct vmm *vm);
+uint16_t vmm_echo_post(struct vmm *vm, uint32_t type, const void *payload, uint32_t size);
+uint16_t vmm_echo_signal(struct vmm *vm, uint32_t vp, uint16_t flag);
+
+/* loop.c: the thread that runs the VMBus server and the control socket */
+void vmm_loop_start(struct vmm *vm);
+/* Between boots (vCPUs stopped): reset the bus; returns when done. */
+void vmm_loop_reset(struct vmm *vm);
+void vmm_loop_stop(struct vmm *vm);
+
+/* ctl.c: the control socket (docs/kvm-host.md); open/close on the main
+ * thread, the rest on the loop thread. */
+int vmm_ctl_open(struct vmm *vm, const char *path, char *err, size_t err_len);
+void vmm_ctl_close(struct vmm *vm);
+/* Fill up to max poll entries; returns how many. */
+int vmm_ctl_pollfds(struct vmm *vm, struct pollfd *fds, int max);
+void vmm_ctl_handle(struct vmm *vm, const struct pollfd *fds, int n);
 
 /* stats.c */
 void vmm_stats_print(struct vmm *vm, uint64_t wall_ns);

@@ -819,3 +819,21 @@ struct vmbus_channel *vmbus_server_channel(struct vmbus_server *srv, uint32_t re
     struct vmbus_channel *ch = vmbus_srv_channel_by_relid(srv, relid);
     return ch && ch->state != VMBUS_CH_FREE ? ch : NULL;
 }
+
+void vmbus_channel_info(const struct vmbus_channel *ch, struct vmbus_channel_info *out)
+{
+    static const char *const names[] = {
+        [VMBUS_CH_FREE] = "free", [VMBUS_CH_CLOSED] = "closed",
+        [VMBUS_CH_OPEN] = "open", [VMBUS_CH_RESCINDED] = "rescinded",
+    };
+    memset(out, 0, sizeof(*out));
+    out->relid = ch->relid;
+    out->connection_id = ch->connection_id;
+    out->state = ch->state < sizeof(names) / sizeof(names[0]) ? names[ch->state] : "?";
+    out->offer_sent = ch->offer_sent;
+    out->monitor_id = ch->monitor_id;
+    if (ch->state == VMBUS_CH_OPEN) {
+        out->target_vp = ch->target_vp;
+        out->ring_pages = ch->ring_pages;
+    }
+}

@@ -141,6 +141,18 @@ uint32_t vmbus_server_target_vp(const struct vmbus_server *srv);
 /* Channel by relid (NULL if none), for tests and tools. */
 struct vmbus_channel *vmbus_server_channel(struct vmbus_server *srv, uint32_t relid);
 
+/* What a tool shows about a channel (hvshim-ctl list). */
+struct vmbus_channel_info {
+    uint32_t relid;
+    uint32_t connection_id;      /* HvSignalEvent id the guest uses */
+    const char *state;           /* "closed", "open" or "rescinded" */
+    bool offer_sent;             /* the guest got OFFERCHANNEL on this connection */
+    uint32_t target_vp;          /* open: VP host-to-guest signals go to */
+    uint32_t ring_pages;         /* open: both rings, header pages included */
+    uint8_t monitor_id;          /* VMBUS_MONITOR_ID_NONE if not monitored */
+};
+void vmbus_channel_info(const struct vmbus_channel *ch, struct vmbus_channel_info *out);
+
 /* ------------------------------------------------------- save / restore */
 
 /* Versioned, checksummed, little-endian blob of the whole bus state (the
