@@ -16,13 +16,23 @@ Tests (each is one guest boot; see tests/e2e/meson.build):
   rig-smoke       the kvm smoke guest through the nested rig: status and serial pass-through,
                   --serial file:, --rig-script with HVSHIM_VMM_PID, stderr relay
   rig-timeout     --timeout ends a rig run with status 124 and a clear message
+  vmbus           VMBus end to end in one run of three guest boots, driven by vmbus-host.sh through
+                  the control socket and hvshim-ctl: every VMBus version 5.3 .. 2.4 (hv_vmbus
+                  max_version), the offers in /sys/bus/vmbus/devices, heartbeat advancing,
+                  timesync fixing a wrong clock, KVP (FQDN read by the host, a host key in the
+                  guest's pool, a guest key read by the host), a boot-time SCSI disk, hot add and
+                  rescind of a SCSI controller, kexec into the same kernel (the bus connects
+                  again), hvshim-ctl reboot (the VMM restarts the guest) and shutdown (status 0)
 
 --reference-qemu runs the Linux tests with QEMU + KVM's own Hyper-V emulation as the VMM inside
 the rig (a cross-check of the checks themselves; needs no hvshim-kvm).
 Environment: HVSHIM_RUN (required), HVSHIM_SMOKE_ELF (rig-smoke), HVSHIM_E2E_MODE (passed to
 hvshim-run --mode, default auto), HVSHIM_E2E_TIMEOUT (seconds per boot, default 600),
 HVSHIM_E2E_CLOCK_DUMP (file: write the clock samples "host guest offset" there),
-HVSHIM_E2E_IDLE (stop a boot whose guest printed nothing for this many seconds, default 240).
+HVSHIM_E2E_IDLE (stop a boot whose guest printed nothing for this many seconds, default 240),
+HVSHIM_GUEST_KEXEC (vmbus: the static guest-kexec helper), HVSHIM_E2E_GUEST_INIT (vmbus: use this
+file as the guest's /init instead of the assets' copy of guest-init.sh, to try changes to it without
+rebuilding the assets).
 """
 
 import os
@@ -427,12 +437,167 @@ def test_rig_timeout(opts):
     return c.done()
 
 
+def newc_archive(entries):
+    """A newc cpio archive of (name, mode, bytes) entries: the kernel unpacks archives appended to
+    an initramfs over the earlier ones, so this adds files to the guest's image."""
+    out = bytearray()
+
+    def put(ino, name, mode, data):
+        nb = name.encode() + b"\0"
+        fields = [ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(nb), 0]
+        out.extend(b"070701" + b"".join(b"%08X" % x for x in fields) + nb)
+        out.extend(b"\0" * (-len(out) % 4))
+        out.extend(data)
+        out.extend(b"\0" * (-len(out) % 4))
+
+    for i, (name, mode, data) in enumerate(entries):
+        put(0x7E5700 + i, name, mode, data)
+    put(0, "TRAILER!!!", 0, b"")
+    return bytes(out)
+
+
+VMBUS_VERSIONS = [("0x50003", "5.3"), ("0x50002", "5.2"), ("0x50001", "5.1"), ("0x50000", "5.0"),
+                  ("0x40001", "4.1"), ("0x40000", "4.0"), ("0x30000", "3.0"), ("0x20004", "2.4")]
+IC_CLASSES = {"57164f39-9115-4e78-ab55-382f3bd5422d": "heartbeat",
+              "0e0b6031-5213-4934-818b-38d90ced39db": "shutdown",
+              "9527e630-d0ae-497b-adce-e80ab0175caf": "timesync",
+              "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6": "kvp"}
+SCSI_CLASS = "ba6163d9-04a1-4d29-b605-72e2ffb1dc7f"
+
+
+def kv(text):
+    """key=value words of a line (values have no spaces: hvshim-ctl escapes them)."""
+    return dict(w.split("=", 1) for w in text.split() if "=" in w)
+
+
+def test_vmbus(opts):
+    c = Checker("vmbus")
+    if opts.reference_qemu:
+        print("  [INFO] vmbus: QEMU has no hvshim control socket; nothing to compare (not run)")
+        return c.done()
+    assets = load_assets()
+    kexec = os.environ.get("HVSHIM_GUEST_KEXEC")
+    if not kexec or not os.path.isfile(kexec):
+        fail_setup("HVSHIM_GUEST_KEXEC is not set to the static guest-kexec helper")
+    here = os.path.dirname(os.path.abspath(__file__))
+    host_script = os.path.join(here, "vmbus-host.sh")
+    with tempfile.TemporaryDirectory(prefix="hvshim-vmbus-") as d:
+        # The guest gets guest-kexec and its own kernel (to kexec into) on top of the usual image.
+        entries = [("boot", 0o40755, b""),
+                   ("bin/guest-kexec", 0o100755, open(kexec, "rb").read()),
+                   ("boot/vmlinuz", 0o100644, open(assets["KERNEL"], "rb").read())]
+        own_init = os.environ.get("HVSHIM_E2E_GUEST_INIT")
+        if own_init:
+            print(f"  [INFO] guest /init from {own_init} (HVSHIM_E2E_GUEST_INIT)")
+            entries.append(("init", 0o100755, open(own_init, "rb").read()))
+        initrd = os.path.join(d, "initrd.cpio")
+        with open(initrd, "wb") as f, open(assets["INITRD"], "rb") as base:
+            f.write(base.read())
+            f.write(newc_archive(entries))
+        boot_disk = os.path.join(d, "boot.img")
+        with open(boot_disk, "wb") as f:
+            f.write(b"hvshim-bootdisk" + bytes(4 << 20))
+        sock = os.path.join(d, "ctl.sock")
+        args = common_args(opts.timeout) + [
+            "--rig-script", host_script, "--",
+            "--kernel", assets["KERNEL"], "--initrd", initrd, "--smp", "2", "--mem", "1G",
+            "--append", "console=ttyS0 hvshim.test=vmbus-e2e", "--stats",
+            "--ctl", sock, "--disk", f"file={boot_disk},serial=hvshim-boot"]
+        # The guest asks its phase at the start of boots 1 and 3 (boot 2 is the kexec).
+        # In direct mode vmbus-host.sh runs here and needs hvshim-ctl on its PATH.
+        env = dict(os.environ)
+        if os.environ.get("HVSHIM_CTL_BIN"):
+            env["PATH"] = os.path.dirname(os.environ["HVSHIM_CTL_BIN"]) + ":" + env.get("PATH", "")
+        r = run(args, opts.timeout, interact=[(r"HVSHIM-E2E phase-query", b"full\n"),
+                                              (r"HVSHIM-E2E phase-query", b"final\n")],
+                env=env)
+    guest = [(t, l.split("HVSHIM-E2E ", 1)[1].strip()) for t, l in r.out_lines
+             if "HVSHIM-E2E " in l]
+    host = [l.split("VMBUS-HOST ", 1)[1].strip() for l in r.err.splitlines() if "VMBUS-HOST " in l]
+
+    def g(prefix):
+        return [(t, x) for t, x in guest if x.startswith(prefix)]
+
+    def h(prefix):
+        return [x for x in host if x.startswith(prefix)]
+
+    c.check(r.status == 0, "hvshim-ctl shutdown ends the host with status 0 (guest poweroff)",
+            f"status {r.status}")
+    # Versions.
+    walked = {kv(x).get("want"): kv(x) for _, x in g("vmbus_version ")}
+    for want, version in VMBUS_VERSIONS:
+        w = walked.get(want, {})
+        c.check(w.get("got") == version and int(w.get("devices", "0")) >= 4 and
+                w.get("heartbeat") == "opened",
+                f"hv_vmbus max_version={want}: negotiates {version}, sees the offers, opens a channel",
+                " ".join(f"{k}={v}" for k, v in w.items()) or "no result")
+    c.check(bool(g("vmbus_unload=ok")), "hv_vmbus unloads cleanly (UNLOAD) after every version")
+    classes = {kv(x).get("class", "").strip("{}") for _, x in g("vmbus_device=")}
+    c.check(set(IC_CLASSES) | {SCSI_CLASS} <= classes,
+            "/sys/bus/vmbus/devices lists the four ICs and the SCSI controller",
+            ", ".join(IC_CLASSES.get(x, x) for x in sorted(classes)))
+    # Heartbeat.
+    hb = [kv(x) for x in h("heartbeat-")]
+    c.check(len(hb) == 2 and all(x.get("healthy") == "1" for x in hb) and
+            int(hb[1].get("seq", 0)) > int(hb[0].get("seq", 0)),
+            "heartbeat negotiated, healthy and advancing (hvshim-ctl heartbeat, 5 s apart)",
+            " / ".join(f"seq={x.get('seq')} ok={x.get('beats_ok')}" for x in hb))
+    # Timesync.
+    wrong = g("clock_wrong=")
+    synced = g("clock_after_sync=")
+    if c.check(bool(wrong and synced), "guest reported its clock before and after timesync"):
+        t_wrong = int(wrong[0][1].split("=", 1)[1])
+        stamp, text = synced[0]
+        t_sync = int(text.split("=", 1)[1])
+        c.check(t_wrong < 1e9 and abs(t_sync - stamp) <= 5,
+                "timesync sets a wrong guest clock right (within 5 s of the host's)",
+                f"wrong {t_wrong}, after sync {t_sync}, host {stamp:.0f} ({t_sync - stamp:+.1f} s)")
+    # KVP.
+    fqdn = [kv(x) for x in h("kvp-auto kvp ") if "key=FullyQualifiedDomainName" in x]
+    c.check(bool(fqdn) and fqdn[0].get("value") == "hvshim-e2e-guest.example",
+            "the host reads the guest's FullyQualifiedDomainName (KVP auto pool)",
+            fqdn[0].get("value") if fqdn else "not listed")
+    c.check("kvp-set rc=0" in host and
+            any(x == "kvp_host_key=pushed by the host" for _, x in guest),
+            "a key the host sets (pool 0) appears in the guest's pool file")
+    c.check(any(x.startswith("waited guest-ack") for x in host),
+            "the host reads a key the guest wrote (pool 1)")
+    # Disks, hot add, rescind.
+    c.check(bool(g("boot_disk=sd")), "the --disk given at start is a SCSI disk in the guest",
+            g("boot_disk=")[0][1] if g("boot_disk=") else "not found")
+    relid = kv(h("hotadd-scsi ")[0]).get("relid") if h("hotadd-scsi ") else None
+    c.check(relid not in (None, "none") and any("added lun=0" in x for x in h("hotadd-disk")),
+            "hvshim-ctl add scsi / add disk", f"relid {relid}; " + "; ".join(h("hotadd-disk")))
+    c.check(bool(g("hotadd_disk=sd")), "the hot-added controller's disk appears in the guest",
+            g("hotadd_disk=")[0][1] if g("hotadd_disk=") else "not seen")
+    c.check(f"rescind rc=0 relid={relid}" in host and bool(g("rescinded=")) and
+            bool(g("hotadd_disk_gone=")),
+            "hvshim-ctl rescind removes the controller and its disk from the guest")
+    # kexec, reboot, shutdown.
+    kx = g("kexec_vmbus ")
+    c.check(bool(g("phase=kexec")) and bool(kx) and kv(kx[0][1]).get("version") == "5.3" and
+            kv(kx[0][1]).get("heartbeat") == "opened",
+            "after kexec into the same kernel the bus connects again (5.3) and a channel opens",
+            kx[0][1] if kx else "no kexec boot")
+    c.check(any(x.startswith("waited kexec-reconnect") for x in host),
+            "the host saw the new connection (hvshim-ctl status contacts)")
+    fin = g("final_vmbus ")
+    c.check("reboot rc=0" in host and "hvshim-kvm: guest reboot" in r.err and bool(fin) and
+            kv(fin[0][1]).get("heartbeat") == "opened",
+            "hvshim-ctl reboot reboots the guest; the VMM restarts it and the bus comes back",
+            fin[0][1] if fin else "no boot after the reboot")
+    c.check("shutdown rc=0" in host, "hvshim-ctl shutdown: the guest accepts (status 0)")
+    print(f"  [INFO] vmbus run: {r.wall:.1f} s wall for three guest boots")
+    return c.done()
+
+
 TESTS = {
     "linux-basic": test_linux_basic,
     "linux-panic": test_linux_panic,
     "linux-noenl": test_linux_noenl,
     "rig-smoke": test_rig_smoke,
     "rig-timeout": test_rig_timeout,
+    "vmbus": test_vmbus,
 }
 
 

@@ -9,6 +9,13 @@
 #   hvshim.test=vmbus     load hv_vmbus + hv_utils, list the VMBus devices, start hv_kvp_daemon
 #   hvshim.test=shell     platform facts, then an interactive shell on the console ("shell-ready"
 #                         when it starts); poweroff when it exits
+#   hvshim.test=vmbus-e2e VMBus end to end, driven with a host-side script (e2e.py "vmbus"); asks
+#                         its phase on the console ("phase-query") unless hvshim.phase= says:
+#                         full: every VMBus version 5.3 .. 2.4 (hv_vmbus max_version, load,
+#                           open a channel, unload), timesync, KVP both ways, SCSI disks (boot
+#                           time, hot-added, rescinded), then kexec into phase kexec;
+#                         kexec: the bus connects again, then waits for the host's reboot;
+#                         final: waits for the host's shutdown
 #   hvshim.clk_secs=N     how long basic samples the guest clock (default 12)
 # Results are lines "HVSHIM-E2E key=value" (tests/e2e/e2e.py parses them); clock samples are
 # "@<guest seconds.microseconds>" lines, which the host stamps (hvshim-run --stamp).
@@ -86,6 +93,137 @@ clock_sampler() {
     done | ts -s "$(printf '\n@%%.s')"
 }
 
+# ---- hvshim.test=vmbus-e2e (see the header) ----
+
+vmbus_class_dev() {  # class GUID -> the vmbus device directory, if offered
+    for d in /sys/bus/vmbus/devices/*; do
+        [ "$(cat "$d/class_id" 2>/dev/null)" = "{$1}" ] && { echo "$d"; return 0; }
+    done
+    return 1
+}
+HB_CLASS=57164f39-9115-4e78-ab55-382f3bd5422d
+
+# wait_until SECONDS COMMAND...: poll every 0.2 s; false on timeout
+wait_until() {
+    t=$(( $1 * 5 )); shift
+    while ! "$@"; do
+        t=$((t - 1)); [ $t -le 0 ] && return 1
+        usleep 200000
+    done
+}
+hb_opened() { d=$(vmbus_class_dev $HB_CLASS) && [ "$(cat "$d/state")" = 3 ]; }
+vmbus_devs() { ls /sys/bus/vmbus/devices 2>/dev/null | wc -l; }
+have_devs() { [ "$(vmbus_devs)" -ge "$1" ]; }
+last_version() { dmesg | sed -n 's/.*Vmbus version:\([0-9.]*\).*/\1/p' | tail -n 1; }
+
+# Load hv_vmbus capped at each version Linux 6.1 knows, see the offers, open the heartbeat
+# channel through hv_utils (GPADL + OPENCHANNEL at that version), unload (UNLOAD) again.
+vmbus_version_walk() {
+    for v in 0x50003 0x50002 0x50001 0x50000 0x40001 0x40000 0x30000 0x20004; do
+        if ! modprobe hv_vmbus max_version=$v; then r "vmbus_version want=$v load=failed"; continue; fi
+        wait_until 20 have_devs 4
+        n=$(vmbus_devs)
+        modprobe hv_utils
+        wait_until 20 hb_opened && hb=opened || hb=not-opened
+        r "vmbus_version want=$v got=$(last_version) devices=$n heartbeat=$hb"
+        rmmod hv_utils && rmmod hv_vmbus || { r "vmbus_unload=failed"; return 1; }
+    done
+    r "vmbus_unload=ok"
+}
+
+# KVP pool files of hv_kvp_daemon: records of a 512-byte key and a 2048-byte value, NUL padded.
+kvp_value() {  # pool key
+    f=/var/lib/hyperv/.kvp_pool_$1
+    [ -f "$f" ] && tr -s '\0' '\n' < "$f" | grep -A1 -x -- "$2" | tail -n +2
+}
+kvp_has() { [ "$(kvp_value "$1" "$2")" = "$3" ]; }
+kvp_put() {  # pool key value: the pool holds this one record (the daemon re-reads it per request)
+    f=/var/lib/hyperv/.kvp_pool_$1
+    { printf '%s' "$2"; head -c $((512 - ${#2})) /dev/zero
+      printf '%s' "$3"; head -c $((2048 - ${#3})) /dev/zero; } > "$f.new" && mv "$f.new" "$f"
+}
+
+disk_with() {  # marker -> sdX whose first bytes are the marker
+    for b in /sys/block/sd*; do
+        [ -e "$b" ] || continue
+        [ "$(head -c ${#1} /dev/${b##*/} 2>/dev/null)" = "$1" ] && { echo ${b##*/}; return 0; }
+    done
+    return 1
+}
+has_disk() { disk_with "$1" >/dev/null; }
+gone() { [ ! -e "$1" ]; }
+
+wait_for_host() {
+    # hv_utils' shutdown service runs /sbin/poweroff or /sbin/reboot, which signal init.
+    trap 'r "guest-shutdown-requested"; finish' USR2
+    trap 'r "guest-reboot-requested"; sync; reboot -f' TERM
+    r "$1"
+    while :; do sleep 1; done
+}
+
+vmbus_load() {
+    modprobe hv_vmbus; wait_until 30 have_devs 4
+    modprobe hv_utils; wait_until 30 hb_opened && hb=opened || hb=not-opened
+    r "$1 version=$(last_version) devices=$(vmbus_devs) heartbeat=$hb"
+}
+
+vmbus_e2e_full() {
+    platform_facts
+    vmbus_version_walk
+    modprobe hv_vmbus; wait_until 30 have_devs 4
+    for d in /sys/bus/vmbus/devices/*; do
+        [ -e "$d/class_id" ] && r "vmbus_device=${d##*/} class=$(cat "$d/class_id")"
+    done
+    # timesync: the SYNC message that follows the channel open sets a wrong clock right.
+    date -s "2001-02-03 04:05:06" >/dev/null
+    r "clock_wrong=$(date +%s)"
+    modprobe hv_utils
+    wait_until 30 sh -c '[ $(date +%s) -gt 1600000000 ]'
+    r "clock_after_sync=$(date +%s)"
+    # KVP: hv_kvp_daemon reports FullyQualifiedDomainName from the host name.
+    hostname hvshim-e2e-guest
+    printf '127.0.0.1 localhost\n127.0.1.1 hvshim-e2e-guest.example hvshim-e2e-guest\n' > /etc/hosts
+    mkdir -p /var/lib/hyperv
+    hv_kvp_daemon && r "kvp_daemon=started" || r "kvp_daemon=failed"
+    modprobe hv_storvsc; modprobe sd_mod
+    wait_until 60 has_disk hvshim-bootdisk && r "boot_disk=$(disk_with hvshim-bootdisk)"
+    # The host pushes a key (pool 0), hot-adds a SCSI controller with a disk, waits for our
+    # acknowledgement (pool 1), then rescinds the controller.
+    wait_until 300 kvp_has 0 hvshim-host-key "pushed by the host" &&
+        r "kvp_host_key=$(kvp_value 0 hvshim-host-key)"
+    if wait_until 300 has_disk hvshim-hotdisk; then
+        hot=$(disk_with hvshim-hotdisk)
+        inst=$(readlink -f /sys/block/$hot | tr / '\n' | grep -E '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' | head -n 1)
+        r "hotadd_disk=$hot vmbus_device=$inst"
+        kvp_put 1 hvshim-guest-ack hotadd-seen
+        wait_until 300 gone /sys/bus/vmbus/devices/$inst && r "rescinded=$inst"
+        wait_until 30 gone /sys/block/$hot && r "hotadd_disk_gone=$hot"
+    fi
+    # kexec into the same kernel; the initramfs is rebuilt from this one.
+    r "kexec-now"
+    (cd / && find . -xdev | grep -v '^\./tmp/' | cpio -o -H newc > /tmp/kexec-initrd.cpio 2>/dev/null)
+    guest-kexec /boot/vmlinuz /tmp/kexec-initrd.cpio "$(cat /proc/cmdline) hvshim.phase=kexec"
+    r "kexec-failed"
+    finish
+}
+
+vmbus_e2e() {
+    phase=
+    for w in $(cat /proc/cmdline); do
+        case "$w" in hvshim.phase=*) phase=${w#hvshim.phase=} ;; esac
+    done
+    if [ -z "$phase" ]; then
+        r "phase-query"
+        read -t 120 phase < /dev/console || phase=full
+    fi
+    r "phase=$phase"
+    case "$phase" in
+    kexec) vmbus_load kexec_vmbus; wait_for_host kexec-ready ;;
+    final) vmbus_load final_vmbus; wait_for_host final-ready ;;
+    *) vmbus_e2e_full ;;
+    esac
+}
+
 case "$test" in
 basic)
     t0=$(uptime_s)
@@ -120,6 +258,9 @@ vmbus)
     hv_kvp_daemon && r "kvp_daemon=started" || r "kvp_daemon=failed"
     sleep 2
     finish
+    ;;
+vmbus-e2e)
+    vmbus_e2e
     ;;
 shell)
     platform_facts
