@@ -180,6 +180,14 @@ struct hv_host_ops {
      * got -EBUSY from hv_synic_post_message() may post again. May be NULL. */
     void (*message_slot_freed)(void *ctx, uint32_t vp_index, uint32_t sint);
 
+    /* Work (a queued message or a timer expiry) now waits behind a busy
+     * message slot of this VP. The guest frees the slot and then writes EOM
+     * or EOIs the SINT's vector; a host that never sees those EOIs (so
+     * cannot call hv_synic_eoi) polls the VP with hv_vp_poll() on its
+     * thread until hv_vp_slot_waiters() is 0. May be called with the VP's
+     * lock held: note it, do not call back into the core. May be NULL. */
+    void (*slot_wait)(void *ctx, uint32_t vp_index);
+
     /* ---- XMM registers for XMM-fast hypercalls (NULL: not supported) ---- */
 
     /* Read XMM0..XMM5 as 12 little-endian qwords (low half first). */

@@ -111,6 +111,10 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_vp *vp, struct hv_hypercall_reg
  * Hosts call it on the VP's thread after a kick and before guest entry. */
 void hv_vp_poll(struct hv_vp *vp);
 
+/* SINTs of this VP whose waiting work only needs its slot freed (SynIC
+ * on, SINT unmasked): what a host polls for after slot_wait. */
+uint16_t hv_vp_slot_waiters(struct hv_vp *vp);
+
 /* Post a message into (vp, sint): HV_OK when written or queued,
  * HV_ERR_BUSY when the queue is full (retry on message_slot_freed),
  * HV_ERR_DISABLED when the SynIC/SIMP/SINT cannot take it. */

@@ -14,7 +14,7 @@
 
 #include "kvm-glue/vmm.h"
 
-#define IDLE_BOUND_NS 1000000ull   /* GUEST_IDLE sleeps at most this long */
+#define IDLE_BOUND_NS 200000ull    /* GUEST_IDLE looks at the LAPIC this often */
 
 int vmm_hypercall_page_fill(struct vmm *vm, uint64_t gpa);
 
@@ -146,54 +146,98 @@ static uint64_t op_vp_runtime_ns(void *ctx, uint32_t vp)
 
 /* Any vector pending in the LAPIC: the guest has something to take once
  * it enables interrupts, so GUEST_IDLE must not sleep. */
-static bool lapic_has_pending(struct vcpu *v)
+static uint32_t lapic_reg(const struct kvm_lapic_state *st, uint32_t off)
+{
+    uint32_t r;
+    memcpy(&r, &st->regs[off], 4);
+    return r;
+}
+
+/* KVM raises an expired LAPIC timer into IRR only when the vCPU next
+ * enters, so while we hold it in GUEST_IDLE the timer is judged from its
+ * registers: a one-shot count run down to 0, a periodic count that wrapped
+ * since the last look (*last_count), or a TSC deadline passed. */
+static bool lapic_timer_fired(struct vcpu *v, const struct kvm_lapic_state *st,
+                              uint32_t *last_count)
+{
+    uint32_t lvtt = lapic_reg(st, 0x320);
+    if (lvtt & (1u << 16))
+        return false;                               /* masked */
+    uint32_t mode = (lvtt >> 17) & 3u;
+    if (mode == 2) {                                /* TSC deadline */
+        union {
+            struct kvm_msrs hdr;
+            uint8_t bytes[sizeof(struct kvm_msrs) + 2 * sizeof(struct kvm_msr_entry)];
+        } m;
+        memset(&m, 0, sizeof(m));
+        m.hdr.nmsrs = 2;
+        m.hdr.entries[0].index = 0x6E0;             /* IA32_TSC_DEADLINE */
+        m.hdr.entries[1].index = 0x10;              /* IA32_TSC */
+        if (ioctl(v->fd, KVM_GET_MSRS, &m) != 2)
+            return false;
+        return m.hdr.entries[0].data && m.hdr.entries[0].data <= m.hdr.entries[1].data;
+    }
+    uint32_t initial = lapic_reg(st, 0x380), count = lapic_reg(st, 0x390);
+    if (!initial)
+        return false;
+    bool fired = mode == 0 ? count == 0 : (*last_count && count > *last_count);
+    *last_count = count;
+    return fired;
+}
+
+/* Whether an interrupt is there that the vCPU would take now if IF were
+ * 1: the highest requested vector (or an expired LAPIC timer's) outranks
+ * the processor priority. */
+static bool lapic_has_deliverable(struct vcpu *v, uint32_t *last_count)
 {
     struct kvm_lapic_state st;
     if (ioctl(v->fd, KVM_GET_LAPIC, &st) < 0)
+        return true;    /* cannot tell: let the guest look */
+    uint32_t ppr_class = lapic_reg(&st, 0xA0) & 0xF0u;
+    if (lapic_timer_fired(v, &st, last_count) && (lapic_reg(&st, 0x320) & 0xF0u) > ppr_class)
         return true;
-    for (uint32_t i = 0; i < 8; i++) {
-        uint32_t irr;
-        memcpy(&irr, &st.regs[0x200 + i * 0x10], 4);
-        if (irr)
-            return true;
+    for (int i = 7; i >= 0; i--) {
+        uint32_t irr = lapic_reg(&st, 0x200u + (uint32_t)i * 0x10u);
+        if (irr) {
+            uint32_t vec = (uint32_t)i * 32u + 31u - (uint32_t)__builtin_clz(irr);
+            return (vec & 0xF0u) > ppr_class;
+        }
     }
     return false;
 }
 
-/* GUEST_IDLE: sleep until one of our injections or a kick targets this
- * VP, its next timer is due, or a short bound passes (interrupts KVM
- * delivers by itself, such as its LAPIC timer or a guest-written ICR, do
- * not wake us). */
+/* GUEST_IDLE (TLFS 7.5): return only once an interrupt can be taken, even
+ * with IF=0. Our own injections and kicks wake the sleep at once; the
+ * in-kernel LAPIC's own sources (its timer, IPIs between vCPUs) are not
+ * seen here, so the sleep is bounded and the LAPIC looked at again. */
 static void op_vp_idle(void *ctx, uint32_t vp)
 {
     struct vmm *vm = VM(ctx);
     if (vp >= vm->nr_vcpus)
         return;
     struct vcpu *v = &vm->vcpus[vp];
-    pthread_mutex_lock(&v->idle_lock);
-    if (v->idle_wake || atomic_load(&v->reqs) || vmm_stopping(vm)) {
+    uint32_t last_count = 0;
+    for (;;) {
+        /* Fire due timers, deliver queued messages: they may inject. */
+        vcpu_service(v);
+        if (vmm_stopping(vm) || lapic_has_deliverable(v, &last_count))
+            return;
+        pthread_mutex_lock(&v->idle_lock);
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t bound = vcpu_timer_next_ns(v);
+        if (bound > IDLE_BOUND_NS)
+            bound = IDLE_BOUND_NS;
+        uint64_t until = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + bound;
+        ts.tv_sec = (time_t)(until / 1000000000ull);
+        ts.tv_nsec = (long)(until % 1000000000ull);
+        while (!v->idle_wake && !atomic_load(&v->reqs) && !vmm_stopping(vm)) {
+            if (pthread_cond_timedwait(&v->idle_cond, &v->idle_lock, &ts) == ETIMEDOUT)
+                break;
+        }
         v->idle_wake = false;
         pthread_mutex_unlock(&v->idle_lock);
-        return;
     }
-    pthread_mutex_unlock(&v->idle_lock);
-    if (lapic_has_pending(v))
-        return;
-    pthread_mutex_lock(&v->idle_lock);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t bound = vcpu_timer_next_ns(v);
-    if (bound > IDLE_BOUND_NS)
-        bound = IDLE_BOUND_NS;
-    uint64_t until = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + bound;
-    ts.tv_sec = (time_t)(until / 1000000000ull);
-    ts.tv_nsec = (long)(until % 1000000000ull);
-    while (!v->idle_wake && !atomic_load(&v->reqs) && !vmm_stopping(vm)) {
-        if (pthread_cond_timedwait(&v->idle_cond, &v->idle_lock, &ts) == ETIMEDOUT)
-            break;
-    }
-    v->idle_wake = false;
-    pthread_mutex_unlock(&v->idle_lock);
 }
 
 static void op_vp_yield(void *ctx, uint32_t vp)
@@ -276,6 +320,14 @@ static void op_message_slot_freed(void *ctx, uint32_t vp, uint32_t sint)
 {
     (void)vp;
     vmm_inbox_slot_freed(&VM(ctx)->inbox, sint);
+}
+
+/* KVM's in-kernel LAPIC keeps the guest's EOIs to itself, so a guest that
+ * frees a slot and EOIs without an EOM would wait for good: poll instead,
+ * only while something waits (timer.c). */
+static void op_slot_wait(void *ctx, uint32_t vp)
+{
+    vmm_timer_arm(VM(ctx), vp, VMM_TIMER_SLOTPOLL, VMM_SLOTPOLL_NS);
 }
 
 static void op_xmm_read(void *ctx, uint32_t vp, uint64_t xmm[12])
@@ -407,6 +459,7 @@ void vmm_hostops_fill(struct hv_host_ops *ops)
     ops->post_message = op_post_message;
     ops->signal_event = op_signal_event;
     ops->message_slot_freed = op_message_slot_freed;
+    ops->slot_wait = op_slot_wait;
     ops->xmm_read = op_xmm_read;
     ops->xmm_write = op_xmm_write;
     ops->log = op_log;

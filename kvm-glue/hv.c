@@ -3,8 +3,11 @@
  * The Hyper-V core on KVM: partition set-up, the MSR exits the filter
  * routes here, and the hypercall exits of our hypercall page.
  *
- * The hypercall page is: ENDBR64; in $0xEE, %eax; ret; ud2. The port exit
- * leaves RIP on the IN; on the next KVM_RUN, if RIP is unchanged, KVM
+ * The hypercall page is: ENDBR64; a CPL check that jumps to the ud2 when
+ * CS's RPL is not 0 (TLFS: a hypercall from CPL > 0 raises #UD; without it
+ * the IN would #GP on IOPL, and no exit would tell us); in $0xEE, %eax;
+ * ret; ud2. The check saves RAX on the caller's stack because EAX is an
+ * input of 32-bit callers. The port exit leaves RIP on the IN; on the next KVM_RUN, if RIP is unchanged, KVM
  * stores the 4 data bytes we leave in kvm_run into EAX (zero-extended to
  * RAX in 64-bit mode) and steps over the IN. So the common case, a 64-bit
  * caller whose result fits 32 bits (every non-rep call), needs no register
@@ -23,18 +26,20 @@
 
 #include "kvm-glue/vmm.h"
 
-#define HC_PAGE_IN_OFFSET  4u   /* the IN follows the 4-byte ENDBR64 */
+#define HC_PAGE_IN_OFFSET  12u  /* the IN follows ENDBR64 and the CPL check */
 #define HC_PAGE_IN_LEN     2u
-#define HC_PAGE_UD2_OFFSET 7u
+#define HC_PAGE_UD2_OFFSET 15u
 
 /* Everything this host does exactly: not the APIC-access MSRs nor APIC
  * assist (KVM's in-kernel LAPIC cannot take a userspace EOI), not CPU
- * hot-plug (there is none). AutoEOI is deprecated to guests. */
+ * hot-plug (there is none), not TSC_INVARIANT_CONTROL (enabling it must
+ * make CPUID 0x80000007.EDX[8] appear, and KVM refuses CPUID changes once
+ * a vCPU has run). AutoEOI is deprecated to guests. */
 hv_features_t vmm_host_features(void)
 {
     hv_features_t f = HV_FEATURES_ALL;
     f &= ~(HV_FEATURE_BIT(HV_F_APIC_MSRS) | HV_FEATURE_BIT(HV_F_APIC_ASSIST) |
-           HV_FEATURE_BIT(HV_F_CPU_HOTPLUG));
+           HV_FEATURE_BIT(HV_F_CPU_HOTPLUG) | HV_FEATURE_BIT(HV_F_TSC_INVARIANT));
     return f;
 }
 
@@ -130,6 +135,15 @@ void vcpu_handle_hypercall(struct vcpu *v)
                     strerror(errno));
     }
 
+    uint8_t *data = (uint8_t *)v->run + v->run->io.data_offset;
+    if ((regs->rip & (HV_PAGE_SIZE - 1)) != HC_PAGE_IN_OFFSET) {
+        /* An IN from port 0xEE outside our stub is not a hypercall: the
+         * port reads as nothing is there. */
+        memset(data, 0xFF, 4);
+        atomic_fetch_add_explicit(&vm->pio_unclaimed, 1, memory_order_relaxed);
+        return;
+    }
+
     struct hv_hypercall_regs h;
     memset(&h, 0, sizeof(h));
     h.mode = cpu_mode(sregs, regs->rflags);
@@ -154,7 +168,6 @@ void vcpu_handle_hypercall(struct vcpu *v)
         o = hv_hypercall(vp, &h);
     }
 
-    uint8_t *data = (uint8_t *)v->run + v->run->io.data_offset;
     if (o != HV_HC_INJECT_UD && h.mode == HV_CPU_MODE_LONG && (h.result >> 32) == 0 &&
         !h.output_in_gprs) {
         /* Fast path: KVM completes the IN with these bytes. */
@@ -197,14 +210,20 @@ int vmm_hypercall_page_fill(struct vmm *vm, uint64_t gpa)
     uint8_t *p = vmm_gpa_ptr(vm, gpa, HV_PAGE_SIZE);
     if (!p)
         return -1;
+    /* The same bytes decode alike in 64-, 32- and 16-bit code. */
     static const uint8_t stub[] = {
-        0xF3, 0x0F, 0x1E, 0xFA,          /* endbr64 */
-        0xE5, VMM_HYPERCALL_PORT,        /* in $port, %eax */
-        0xC3,                            /* ret */
-        0x0F, 0x0B,                      /* ud2: #UD for refused calls */
+        0xF3, 0x0F, 0x1E, 0xFA,          /*  0 endbr64 */
+        0x50,                            /*  4 push %rax */
+        0x8C, 0xC8,                      /*  5 mov %cs, %eax */
+        0xA8, 0x03,                      /*  7 test $3, %al */
+        0x58,                            /*  9 pop %rax */
+        0x75, 0x03,                      /* 10 jnz 15: CPL > 0 */
+        0xE5, VMM_HYPERCALL_PORT,        /* 12 in $port, %eax */
+        0xC3,                            /* 14 ret */
+        0x0F, 0x0B,                      /* 15 ud2: #UD for refused calls */
     };
-    _Static_assert(HC_PAGE_IN_OFFSET == 4 && HC_PAGE_IN_LEN == 2 && HC_PAGE_UD2_OFFSET == 7,
-                   "stub layout");
+    _Static_assert(HC_PAGE_IN_OFFSET == 12 && HC_PAGE_IN_LEN == 2 && HC_PAGE_UD2_OFFSET == 15 &&
+                   sizeof(stub) == HC_PAGE_UD2_OFFSET + 2, "stub layout");
     memset(p, 0xCC, HV_PAGE_SIZE);      /* int3 beyond the stub */
     memcpy(p, stub, sizeof(stub));
     return 0;

@@ -123,10 +123,10 @@ void vmm_stats_print(struct vmm *vm, uint64_t wall_ns)
                 (unsigned long long)hs->synic_messages, (unsigned long long)hs->synic_events,
                 (unsigned long long)hs->stimer_expiries);
     }
-    fprintf(f, "  injections %llu (ipis %llu), timer fires %llu, kicks %llu, pauses %llu\n",
+    fprintf(f, "  injections %llu (ipis %llu), timer fires %llu (slot polls %llu), kicks %llu, pauses %llu\n",
             (unsigned long long)atomic_load(&vm->injections), (unsigned long long)atomic_load(&vm->ipis),
-            (unsigned long long)atomic_load(&vm->timer_fires), (unsigned long long)atomic_load(&vm->kicks),
-            (unsigned long long)atomic_load(&vm->pauses));
+            (unsigned long long)atomic_load(&vm->timer_fires), (unsigned long long)atomic_load(&vm->slot_polls),
+            (unsigned long long)atomic_load(&vm->kicks), (unsigned long long)atomic_load(&vm->pauses));
     fprintf(f, "  tlb: flush requests %llu, vCPU flushes %llu; autoeoi: checks %llu, ISR scrubs %llu "
                "(x2APIC EOIs %llu)\n",
             (unsigned long long)atomic_load(&vm->flush_requests), (unsigned long long)flushes,

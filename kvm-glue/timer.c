@@ -96,6 +96,15 @@ void vcpu_timers_run(struct vcpu *v)
         atomic_fetch_add_explicit(&vm->timer_fires, 1, memory_order_relaxed);
         vcpu_autoeoi_service(v);
     }
+    if (due[VMM_TIMER_SLOTPOLL] && vm->hv_ready) {
+        /* The guest may have freed the slot and EOId: deliver what waits,
+         * and look again while something still does (hostops slot_wait). */
+        struct hv_vp *vp = &vm->hv_vps[v->index];
+        atomic_fetch_add_explicit(&vm->slot_polls, 1, memory_order_relaxed);
+        hv_vp_poll(vp);
+        if (hv_vp_slot_waiters(vp))
+            vmm_timer_arm(vm, v->index, VMM_TIMER_SLOTPOLL, VMM_SLOTPOLL_NS);
+    }
 }
 
 /* Nanoseconds until the vCPU's next deadline (UINT64_MAX: none). */
@@ -119,8 +128,9 @@ void vmm_timer_arm(struct vmm *vm, uint32_t vp, uint32_t timer, uint64_t delay_n
     if (when < delay_ns)
         when = UINT64_MAX;      /* saturate: "never", in practice */
     pthread_mutex_lock(&v->tlock);
-    /* The AutoEOI poll keeps an earlier deadline; stimers replace. */
-    if (timer != VMM_TIMER_AUTOEOI || !v->deadline[timer] || when < v->deadline[timer]) {
+    /* The polls keep an earlier deadline; stimers replace. */
+    bool poll = timer == VMM_TIMER_AUTOEOI || timer == VMM_TIMER_SLOTPOLL;
+    if (!poll || !v->deadline[timer] || when < v->deadline[timer]) {
         v->deadline[timer] = when;
         reprogram_locked(v);
     }

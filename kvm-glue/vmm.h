@@ -23,6 +23,13 @@
 #include "hvshim/hvshim.h"
 #include "kvm-glue/inbox.h"
 
+/* timer slots after the four stimers: AutoEOI polling, and polling for
+ * freed message slots (the in-kernel LAPIC hides the guest's EOIs) */
+#define VMM_TIMER_AUTOEOI  HV_STIMER_COUNT
+#define VMM_TIMER_SLOTPOLL (HV_STIMER_COUNT + 1u)
+#define VMM_TIMERS_PER_VP  (HV_STIMER_COUNT + 2u)
+#define VMM_SLOTPOLL_NS    200000ull
+
 /* ------------------------------------------------------------ exit codes */
 /* Host exit statuses (documented in docs/kvm-host.md). isa-debug-exit gives
  * (code << 1) | 1, always odd, so ours are even. */
@@ -148,7 +155,7 @@ struct vcpu {
     /* Timers (timer.c): deadlines in CLOCK_MONOTONIC ns, 0 = none, and
      * the POSIX timer that signals this vCPU's thread at the earliest. */
     pthread_mutex_t tlock;
-    uint64_t deadline[HV_STIMER_COUNT + 1];
+    uint64_t deadline[VMM_TIMERS_PER_VP];
     uint64_t armed_at;
     timer_t ptimer;
     bool ptimer_ok;
@@ -270,6 +277,7 @@ struct vmm {
     _Atomic uint64_t injections;
     _Atomic uint64_t ipis;
     _Atomic uint64_t timer_fires;
+    _Atomic uint64_t slot_polls;     /* polls for freed message slots */
     _Atomic uint64_t kicks;
     _Atomic uint64_t pauses;
     _Atomic uint64_t flush_requests;
@@ -368,9 +376,6 @@ uint64_t vcpu_timer_next_ns(struct vcpu *v);
 void vmm_timers_reset(struct vmm *vm);
 void vmm_timer_arm(struct vmm *vm, uint32_t vp, uint32_t timer, uint64_t delay_ns);
 void vmm_timer_cancel(struct vmm *vm, uint32_t vp, uint32_t timer);
-/* timer slot used for AutoEOI polling (after the four stimers) */
-#define VMM_TIMER_AUTOEOI HV_STIMER_COUNT
-#define VMM_TIMERS_PER_VP (HV_STIMER_COUNT + 1u)
 
 /* tsc.c */
 void vmm_tsc_calibrate(struct vmm *vm);

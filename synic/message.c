@@ -200,7 +200,7 @@ int hv_synic_post_message(struct hv_partition *p, uint32_t vp_index, uint32_t si
     struct hv_message msg;
     uint16_t freed;
     int rc;
-    bool waiting = false;
+    bool waiting = false, slot_wait = false;
 
     if (!p)
         return HV_ERR_INVAL;
@@ -238,6 +238,7 @@ int hv_synic_post_message(struct hv_partition *p, uint32_t vp_index, uint32_t si
         if (queue_push_locked(vp, sint, &msg)) {
             /* Slot busy, SINT masked, SynIC or SIMP off: it waits here. */
             rc = HV_OK;
+            slot_wait = true;
             hv_trace(p, vp->index, HV_TRACE_SYNIC_MSG, sint, message_type, 1, 0);
         } else {
             rc = HV_ERR_BUSY;
@@ -247,5 +248,7 @@ int hv_synic_post_message(struct hv_partition *p, uint32_t vp_index, uint32_t si
     }
     hv_unlock(&vp->lock);
     hv_synic_notify_slots_freed(vp, freed);
+    if (slot_wait && p->ops->slot_wait)
+        p->ops->slot_wait(p->ctx, vp->index);
     return rc;
 }

@@ -173,6 +173,8 @@ static void service_locked(struct hv_vp *vp, uint32_t n, uint64_t now, bool must
             /* Kept: retried on EOM, EOI of the SINT vector, unmask,
              * SIMP/SCONTROL enable and hv_vp_poll. */
             trace_timer(vp, n, HV_STIMER_TRACE_BLOCKED, t->pending_expiration);
+            if (p->ops->slot_wait)
+                p->ops->slot_wait(p->ctx, vp->index);
             break;
         }
         t->pending = false;

@@ -273,6 +273,21 @@ bool hv_synic_is_auto_eoi_vector(struct hv_vp *vp, uint8_t vector)
     return found;
 }
 
+uint16_t hv_vp_slot_waiters(struct hv_vp *vp)
+{
+    uint16_t waiting, usable = 0;
+
+    if (!vp)
+        return 0;
+    hv_lock(&vp->lock);
+    waiting = hv_synic_sints_waiting_locked(vp);
+    for (uint32_t s = 0; s < HV_SINT_COUNT; s++)
+        if ((waiting & (1u << s)) && hv_synic_sint_usable_locked(vp, s) && vp->simp_page)
+            usable |= (uint16_t)(1u << s);
+    hv_unlock(&vp->lock);
+    return usable;
+}
+
 void hv_vp_poll(struct hv_vp *vp)
 {
     uint16_t freed;

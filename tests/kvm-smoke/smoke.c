@@ -864,18 +864,28 @@ static void test_time(void)
     pass("time");
 }
 
-/* GUEST_IDLE with interrupts off: returns when woken or after a short
- * bound, never hangs. */
+/* GUEST_IDLE with interrupts off (TLFS 7.5): sleeps until an interrupt is
+ * pending, here a direct-mode stimer 20 ms ahead, and no longer; with that
+ * interrupt still pending (IF=0) further reads return at once. */
 static void test_idle(void)
 {
     if (!hv_present())
         fail("idle", "no Hyper-V", 0, 0);
     cli();
+    lapic_write(0xF0, 0x1FF);                          /* enable, spurious 0xFF */
+    u64 due = rdmsr(MSR_TIME_REF_COUNT) + 200000;      /* 20 ms, 100 ns units */
+    wrmsr(MSR_STIMER0_COUNT, due);
+    wrmsr(MSR_STIMER0_CONFIG, 1 | (0xE0ull << 4) | (1ull << 12));  /* one-shot, direct, 0xE0 */
     u64 t0 = rdtsc();
-    for (int i = 0; i < 10; i++)
+    rdmsr(MSR_GUEST_IDLE);
+    u64 first = (rdtsc() - t0) * ns_per_tick_x1000 / 1000000;
+    u64 woke = rdmsr(MSR_TIME_REF_COUNT);
+    for (int i = 0; i < 9; i++)
         rdmsr(MSR_GUEST_IDLE);
     u64 us = (rdtsc() - t0) * ns_per_tick_x1000 / 1000000;
-    pr("idle: 10 GUEST_IDLE reads took %u us\n", us);
+    pr("idle: first GUEST_IDLE slept %u us (timer 20 ms ahead), 10 reads %u us\n", first, us);
+    if (woke < due)
+        fail("idle", "GUEST_IDLE returned before the interrupt", woke, due);
     if (us > 2000000)
         fail("idle", "GUEST_IDLE slept too long", us, 0);
     pass("idle");

@@ -266,6 +266,13 @@ static void op_message_slot_freed(void *ctx, uint32_t vp, uint32_t sint)
     h->slot_freed[vp][sint]++;
 }
 
+static void op_slot_wait(void *ctx, uint32_t vp)
+{
+    struct fake_host *h = ctx;
+    assert_true(vp < FAKE_MAX_VPS);
+    h->slot_waits[vp]++;
+}
+
 static void op_xmm_read(void *ctx, uint32_t vp, uint64_t xmm[12])
 {
     struct fake_host *h = ctx;
@@ -334,6 +341,7 @@ static void fill_ops(struct hv_host_ops *o, bool no_apic, bool no_xmm)
     o->post_message = op_post_message;
     o->signal_event = op_signal_event;
     o->message_slot_freed = op_message_slot_freed;
+    o->slot_wait = op_slot_wait;
     if (!no_xmm) {
         o->xmm_read = op_xmm_read;
         o->xmm_write = op_xmm_write;

@@ -118,6 +118,7 @@ struct fake_host {
     uint32_t nr_signals;
     uint16_t signal_status;
     uint32_t slot_freed[FAKE_MAX_VPS][HV_SINT_COUNT];
+    uint32_t slot_waits[FAKE_MAX_VPS];      /* slot_wait calls */
 
     /* XMM0-5 per VP; no_xmm_ops removes the ops */
     bool no_xmm_ops;

@@ -597,6 +597,45 @@ static void test_fifo_kept_when_slot_frees_without_eom(void **s)
     fake_vm_free(vm);
 }
 
+/* A host that cannot see EOIs is told when work waits behind a busy slot,
+ * and polls until hv_vp_slot_waiters() says nothing does (TLFS 11.4: an
+ * EOI alone must bring the next message). */
+static void test_slot_wait_told_and_poll_delivers(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = synic_vm(0, 1);
+    post_tagged(vm, 0, VMBUS_SINT, 1);
+    assert_int_equal(vm->host.slot_waits[0], 0);          /* written: nothing waits */
+    assert_int_equal(hv_vp_slot_waiters(&vm->vps[0]), 0);
+    post_tagged(vm, 0, VMBUS_SINT, 2);
+    assert_int_equal(vm->host.slot_waits[0], 1);
+    assert_int_equal(hv_vp_slot_waiters(&vm->vps[0]), 1u << VMBUS_SINT);
+    hv_vp_poll(&vm->vps[0]);                              /* slot still busy */
+    assert_int_equal(slot_tag(vm, 0, VMBUS_SINT), 1);
+    assert_int_equal(hv_vp_slot_waiters(&vm->vps[0]), 1u << VMBUS_SINT);
+    /* The guest frees the slot and EOIs, no EOM. */
+    __atomic_store_n(&slot(vm, 0, VMBUS_SINT)->message_type, HVMSG_NONE, __ATOMIC_SEQ_CST);
+    hv_vp_poll(&vm->vps[0]);
+    assert_int_equal(slot_tag(vm, 0, VMBUS_SINT), 2);
+    assert_int_equal(hv_vp_slot_waiters(&vm->vps[0]), 0);
+    assert_int_equal(vm->host.nr_irqs, 2);
+    fake_vm_free(vm);
+}
+
+static void test_slot_waiters_ignores_disabled_synic(void **s)
+{
+    (void)s;
+    struct fake_vm *vm = synic_vm(0, 1);
+    post_tagged(vm, 0, VMBUS_SINT, 1);
+    post_tagged(vm, 0, VMBUS_SINT, 2);
+    assert_int_equal(hv_msr_write(&vm->vps[0], HV_MSR_SCONTROL, 0), HV_MSR_OK);
+    /* Nothing can be delivered until the guest enables the SynIC again,
+     * which it does by an MSR write the host sees: no polling needed. */
+    assert_int_equal(hv_vp_slot_waiters(&vm->vps[0]), 0);
+    assert_int_equal(hv_vp_slot_waiters(NULL), 0);
+    fake_vm_free(vm);
+}
+
 /* A guest CPU that frees the slot (without EOM, as it saw no msg_pending)
  * at the moment the host is between retrying older work and writing the
  * new message. The trace hook runs under the VP lock at exactly that
@@ -1466,6 +1505,8 @@ int main(void)
         cmocka_unit_test(test_eom_redelivers_next_message),
         cmocka_unit_test(test_fifo_order_through_acks),
         cmocka_unit_test(test_fifo_kept_when_slot_frees_without_eom),
+        cmocka_unit_test(test_slot_wait_told_and_poll_delivers),
+        cmocka_unit_test(test_slot_waiters_ignores_disabled_synic),
         cmocka_unit_test(test_new_message_never_overtakes_waiting_timer),
         cmocka_unit_test(test_queue_full_busy_and_slot_freed),
         cmocka_unit_test(test_slot_freed_not_called_for_direct_write),

@@ -826,7 +826,7 @@ const struct check msr_checks[] = {
     CHECK("2.6", "GUEST_OS_ID keeps the value written", m_os_id_roundtrip),
     CHECK("3.13", "GUEST_OS_ID and HYPERCALL are partition-wide", m_partition_wide),
     CHECK("3.13", "hypercall page enabled at the GPA written, holding code", m_hypercall_page),
-    CHECK("3.13", "writing the hypercall page gives #GP", m_hypercall_page_ro),
+    CHECK("3.13", "writing the hypercall page raises a general-protection fault", m_hypercall_page_ro),
     CHECK("3.13", "clearing GUEST_OS_ID disables the hypercall page", m_os_id_zero_disables),
     CHECK("3.13", "hypercall page beyond the GPA space gives #GP", m_hypercall_beyond),
     CHECK("7.9.1", "VP_RUNTIME advances while the VP runs, never faster than time",
