@@ -199,11 +199,16 @@ void vmm_setup_cpuid(struct vmm *vm, struct vcpu *v)
     uint32_t n = 0;
     uint32_t apic_id = v->index;
 
+    /* With no enlightenment at all the guest is a plain KVM guest and keeps
+     * KVM's own paravirtual leaves (KVMKVMKVM: kvmclock and friends, all
+     * in the kernel; not KVM's Hyper-V emulation), as under QEMU: without
+     * them and without Hyper-V's frequency MSRs Linux has no way to measure
+     * the TSC here. Otherwise they go: Linux prefers KVM over Hyper-V, so
+     * the guest must see only "Microsoft Hv" there. */
+    bool plain = vm->opt.features == 0;
     for (uint32_t i = 0; i < sup->nent && n < CPUID_MAX_ENTRIES; i++) {
         struct kvm_cpuid_entry2 e = sup->entries[i];
-        /* KVM's own signature leaves go: Linux prefers KVM over Hyper-V,
-         * so the guest must see only "Microsoft Hv" there. */
-        if (e.function >= 0x40000000u && e.function <= 0x400000FFu)
+        if (e.function >= 0x40000000u && e.function <= 0x400000FFu && !plain)
             continue;
         switch (e.function) {
         case 1:
@@ -239,7 +244,7 @@ void vmm_setup_cpuid(struct vmm *vm, struct vcpu *v)
 
     /* The core's leaves: 0x40000000 up to the maximum it reports. */
     uint32_t out[4];
-    if (vm->hv_ready && hv_cpuid(&vm->part, HV_CPUID_VENDOR_AND_MAX, 0, out) && out[0] >= 0x40000000u) {
+    if (!plain && vm->hv_ready && hv_cpuid(&vm->part, HV_CPUID_VENDOR_AND_MAX, 0, out) && out[0] >= 0x40000000u) {
         uint32_t max = out[0] > 0x400000FFu ? 0x400000FFu : out[0];
         for (uint32_t leaf = 0x40000000u; leaf <= max && n < CPUID_MAX_ENTRIES; leaf++) {
             if (!hv_cpuid(&vm->part, leaf, 0, out))

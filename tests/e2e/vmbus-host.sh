@@ -36,7 +36,9 @@ hb_healthy() { ctl heartbeat | grep -q "negotiated=1 healthy=1"; }
 contacts_above() { [ "$(status_field contacts)" -gt "$1" ] && hb_healthy; }
 boots_at_least() { [ "$(status_field boots)" -ge "$1" ] && hb_healthy; }
 kvp_ready() { ctl -t 5 kvp list auto; }
-guest_ack() { ctl -t 5 kvp get guest hvshim-guest-ack | grep -q "value=hotadd-seen"; }
+# Enumerate, not GET: Linux 6.1's hv_kvp_daemon answers a GET with as many value bytes as the
+# request's value_size, which hv_kvp sets to 0, so a GET of a guest key is always empty.
+guest_ack() { ctl -t 5 kvp list guest | grep -q "key=hvshim-guest-ack value=hotadd-seen"; }
 
 say "start ctl=$HVSHIM_CTL"
 
