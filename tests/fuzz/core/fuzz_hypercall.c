@@ -31,12 +31,13 @@
 #include "hvshim/hvshim.h"
 #include "hypercalls/hypercalls.h"
 
-#define RAM_PAGES 4u
-#define RAM_SIZE (RAM_PAGES * HV_PAGE_SIZE)
+#define FUZZ_RAM_PAGES 4u
+#include "fuzz_ram.h"
+
 #define MAX_VPS 4u
 
 struct host {
-    uint8_t ram[RAM_SIZE];
+    struct fuzz_ram mem;     /* first: the RAM ops take the host as context */
     uint32_t nr_vps;
     uint32_t maps;
     uint8_t preempt_pattern;
@@ -45,56 +46,6 @@ struct host {
 };
 
 static struct host host;
-
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
-
-static bool ram_range(uint64_t gpa, size_t len)
-{
-    return gpa < RAM_SIZE && len <= RAM_SIZE - gpa;
-}
-
-static int op_gpa_read(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-    struct host *h = ctx;
-    if (!ram_range(gpa, len))
-        return -1;
-    memcpy(buf, h->ram + gpa, len);
-    return 0;
-}
-
-static int op_gpa_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
-{
-    struct host *h = ctx;
-    if (!ram_range(gpa, len))
-        return -1;
-    memcpy(h->ram + gpa, buf, len);
-    return 0;
-}
-
-static void *op_page_map(void *ctx, uint64_t gfn)
-{
-    struct host *h = ctx;
-    if (gfn >= RAM_PAGES)
-        return NULL;
-    h->maps++;
-    return h->ram + gfn * HV_PAGE_SIZE;
-}
-
-static void op_page_unmap(void *ctx, void *page)
-{
-    struct host *h = ctx;
-    CHECK(page != NULL && h->maps > 0);
-    h->maps--;
-}
-
-static int op_hypercall_page_fill(void *ctx, uint64_t gpa)
-{
-    struct host *h = ctx;
-    if (!ram_range(gpa, HV_PAGE_SIZE))
-        return -1;
-    memset(h->ram + gpa, 0xC3, 1);
-    return 0;
-}
 
 static void check_vp(uint32_t vp)
 {
@@ -227,11 +178,11 @@ static void op_xmm_read(void *ctx, uint32_t vp, uint64_t xmm[12])
 }
 
 static const struct hv_host_ops ops = {
-    .gpa_read = op_gpa_read,
-    .gpa_write = op_gpa_write,
-    .page_map = op_page_map,
-    .page_unmap = op_page_unmap,
-    .hypercall_page_fill = op_hypercall_page_fill,
+    .gpa_read = fuzz_gpa_read,
+    .gpa_write = fuzz_gpa_write,
+    .page_map = fuzz_page_map,
+    .page_unmap = fuzz_page_unmap,
+    .hypercall_page_fill = fuzz_hypercall_page_fill,
     .irq_inject = op_irq_inject,
     .ipi_send = op_ipi_send,
     .vp_kick = op_vp_kick,
@@ -333,7 +284,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (unsigned i = 0; i < 12; i++)
         xmm_regs[i] = take64(&cur);
     size_t page = cur.n < HV_PAGE_SIZE ? cur.n : HV_PAGE_SIZE;
-    memcpy(host.ram + HV_PAGE_SIZE, cur.p, page);
+    memcpy(host.mem.bytes + HV_PAGE_SIZE, cur.p, page);
 
     hv_config_defaults(&cfg, host.nr_vps, 2500000000ull);
     cfg.features = features;
@@ -372,6 +323,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(mode == HV_CPU_MODE_LONG);
     }
     hv_partition_destroy(&part);
-    CHECK(host.maps == 0);
+    CHECK(host.mem.maps == 0);
     return 0;
 }

@@ -26,12 +26,11 @@
 
 #include "hvshim/hvshim.h"
 
-#define RAM_PAGES 16u
-#define RAM_SIZE (RAM_PAGES * HV_PAGE_SIZE)
+#define FUZZ_RAM_PAGES 16u
+#include "fuzz_ram.h"
+
 #define NR_VPS 2u
 #define TSC_HZ 2500000000ull
-
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 
 struct timer {
     bool armed;
@@ -39,62 +38,13 @@ struct timer {
 };
 
 struct host {
-    uint8_t ram[RAM_SIZE];
+    struct fuzz_ram mem;     /* first: the RAM ops take the host as context */
     uint32_t maps;
     uint64_t ns;
     struct timer timers[NR_VPS][HV_STIMER_COUNT];
 };
 
 static struct host host;
-
-static bool ram_range(uint64_t gpa, size_t len)
-{
-    return gpa < RAM_SIZE && len <= RAM_SIZE - gpa;
-}
-
-static int op_gpa_read(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-    struct host *h = ctx;
-    if (!ram_range(gpa, len))
-        return -1;
-    memcpy(buf, h->ram + gpa, len);
-    return 0;
-}
-
-static int op_gpa_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
-{
-    struct host *h = ctx;
-    if (!ram_range(gpa, len))
-        return -1;
-    memcpy(h->ram + gpa, buf, len);
-    return 0;
-}
-
-static void *op_page_map(void *ctx, uint64_t gfn)
-{
-    struct host *h = ctx;
-    if (gfn >= RAM_PAGES)
-        return NULL;
-    h->maps++;
-    return h->ram + gfn * HV_PAGE_SIZE;
-}
-
-static void op_page_unmap(void *ctx, void *page)
-{
-    struct host *h = ctx;
-    CHECK(page != NULL && h->maps > 0);
-    CHECK((uint8_t *)page >= h->ram && (uint8_t *)page < h->ram + RAM_SIZE);
-    h->maps--;
-}
-
-static int op_hypercall_page_fill(void *ctx, uint64_t gpa)
-{
-    struct host *h = ctx;
-    if (!ram_range(gpa, HV_PAGE_SIZE))
-        return -1;
-    h->ram[gpa] = 0xC3;
-    return 0;
-}
 
 static void check_vp(uint32_t vp)
 {
@@ -224,11 +174,11 @@ static void op_xmm_write(void *ctx, uint32_t vp, const uint64_t *q, uint32_t fir
 }
 
 static const struct hv_host_ops ops = {
-    .gpa_read = op_gpa_read,
-    .gpa_write = op_gpa_write,
-    .page_map = op_page_map,
-    .page_unmap = op_page_unmap,
-    .hypercall_page_fill = op_hypercall_page_fill,
+    .gpa_read = fuzz_gpa_read,
+    .gpa_write = fuzz_gpa_write,
+    .page_map = fuzz_page_map,
+    .page_unmap = fuzz_page_unmap,
+    .hypercall_page_fill = fuzz_hypercall_page_fill,
     .irq_inject = op_irq_inject,
     .ipi_send = op_ipi_send,
     .vp_kick = op_vp_kick,
@@ -360,6 +310,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         last_ref = ref;
     }
     hv_partition_destroy(&part);
-    CHECK(host.maps == 0);
+    CHECK(host.mem.maps == 0);
     return 0;
 }
