@@ -240,6 +240,9 @@ basic)
 panic)
     platform_facts
     r "panic-now"
+    # The console transmits from a buffer on interrupts: let it drain before the crash,
+    # or the host may never see the line above.
+    sleep 1
     echo c > /proc/sysrq-trigger
     r "panic-returned"
     finish
