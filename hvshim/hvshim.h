@@ -112,7 +112,8 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_vp *vp, struct hv_hypercall_reg
 void hv_vp_poll(struct hv_vp *vp);
 
 /* SINTs of this VP whose waiting work only needs its slot freed (SynIC
- * on, SINT unmasked): what a host polls for after slot_wait. */
+ * on, SIMP mapped; a masked SINT still takes messages): what a host polls
+ * for after slot_wait. */
 uint16_t hv_vp_slot_waiters(struct hv_vp *vp);
 
 /* Post a message into (vp, sint): HV_OK when written or queued,

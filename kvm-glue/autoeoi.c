@@ -36,9 +36,7 @@
 
 static bool apic_bit(const struct kvm_lapic_state *s, uint32_t base, uint8_t vec)
 {
-    uint32_t reg;
-    memcpy(&reg, &s->regs[base + (vec / 32u) * 0x10u], 4);
-    return (reg >> (vec % 32u)) & 1u;
+    return (vmm_lapic_reg(s, base + (vec / 32u) * 0x10u) >> (vec % 32u)) & 1u;
 }
 
 static void apic_clear_bit(struct kvm_lapic_state *s, uint32_t base, uint8_t vec)
@@ -71,16 +69,9 @@ static bool any_outstanding(struct vcpu *v, uint64_t snap[4])
 
 static bool in_x2apic_mode(struct vcpu *v)
 {
-    union {
-        struct kvm_msrs hdr;
-        uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
-    } m;
-    memset(&m, 0, sizeof(m));
-    m.hdr.nmsrs = 1;
-    m.hdr.entries[0].index = MSR_IA32_APICBASE;
-    if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1)
-        return false;
-    return (m.hdr.entries[0].data & APICBASE_X2APIC) != 0;
+    const uint32_t index = MSR_IA32_APICBASE;
+    uint64_t base;
+    return vcpu_get_msrs(v, 1, &index, &base) && (base & APICBASE_X2APIC) != 0;
 }
 
 static int highest_isr(const struct kvm_lapic_state *s)

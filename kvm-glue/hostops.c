@@ -146,13 +146,6 @@ static uint64_t op_vp_runtime_ns(void *ctx, uint32_t vp)
 
 /* Any vector pending in the LAPIC: the guest has something to take once
  * it enables interrupts, so GUEST_IDLE must not sleep. */
-static uint32_t lapic_reg(const struct kvm_lapic_state *st, uint32_t off)
-{
-    uint32_t r;
-    memcpy(&r, &st->regs[off], 4);
-    return r;
-}
-
 /* KVM raises an expired LAPIC timer into IRR only when the vCPU next
  * enters, so while we hold it in GUEST_IDLE the timer is judged from its
  * registers: a one-shot count run down to 0, a periodic count that wrapped
@@ -160,24 +153,16 @@ static uint32_t lapic_reg(const struct kvm_lapic_state *st, uint32_t off)
 static bool lapic_timer_fired(struct vcpu *v, const struct kvm_lapic_state *st,
                               uint32_t *last_count)
 {
-    uint32_t lvtt = lapic_reg(st, 0x320);
+    uint32_t lvtt = vmm_lapic_reg(st, 0x320);
     if (lvtt & (1u << 16))
         return false;                               /* masked */
     uint32_t mode = (lvtt >> 17) & 3u;
     if (mode == 2) {                                /* TSC deadline */
-        union {
-            struct kvm_msrs hdr;
-            uint8_t bytes[sizeof(struct kvm_msrs) + 2 * sizeof(struct kvm_msr_entry)];
-        } m;
-        memset(&m, 0, sizeof(m));
-        m.hdr.nmsrs = 2;
-        m.hdr.entries[0].index = 0x6E0;             /* IA32_TSC_DEADLINE */
-        m.hdr.entries[1].index = 0x10;              /* IA32_TSC */
-        if (ioctl(v->fd, KVM_GET_MSRS, &m) != 2)
-            return false;
-        return m.hdr.entries[0].data && m.hdr.entries[0].data <= m.hdr.entries[1].data;
+        const uint32_t index[2] = { 0x6E0, 0x10 };  /* IA32_TSC_DEADLINE, IA32_TSC */
+        uint64_t val[2];
+        return vcpu_get_msrs(v, 2, index, val) && val[0] && val[0] <= val[1];
     }
-    uint32_t initial = lapic_reg(st, 0x380), count = lapic_reg(st, 0x390);
+    uint32_t initial = vmm_lapic_reg(st, 0x380), count = vmm_lapic_reg(st, 0x390);
     if (!initial)
         return false;
     bool fired = mode == 0 ? count == 0 : (*last_count && count > *last_count);
@@ -193,11 +178,11 @@ static bool lapic_has_deliverable(struct vcpu *v, uint32_t *last_count)
     struct kvm_lapic_state st;
     if (ioctl(v->fd, KVM_GET_LAPIC, &st) < 0)
         return true;    /* cannot tell: let the guest look */
-    uint32_t ppr_class = lapic_reg(&st, 0xA0) & 0xF0u;
-    if (lapic_timer_fired(v, &st, last_count) && (lapic_reg(&st, 0x320) & 0xF0u) > ppr_class)
+    uint32_t ppr_class = vmm_lapic_reg(&st, 0xA0) & 0xF0u;
+    if (lapic_timer_fired(v, &st, last_count) && (vmm_lapic_reg(&st, 0x320) & 0xF0u) > ppr_class)
         return true;
     for (int i = 7; i >= 0; i--) {
-        uint32_t irr = lapic_reg(&st, 0x200u + (uint32_t)i * 0x10u);
+        uint32_t irr = vmm_lapic_reg(&st, 0x200u + (uint32_t)i * 0x10u);
         if (irr) {
             uint32_t vec = (uint32_t)i * 32u + 31u - (uint32_t)__builtin_clz(irr);
             return (vec & 0xF0u) > ppr_class;

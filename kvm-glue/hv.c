@@ -7,9 +7,10 @@
  * CS's RPL is not 0 (TLFS: a hypercall from CPL > 0 raises #UD; without it
  * the IN would #GP on IOPL, and no exit would tell us); in $0xEE, %eax;
  * ret; ud2. The check saves RAX on the caller's stack because EAX is an
- * input of 32-bit callers. The port exit leaves RIP on the IN; on the next KVM_RUN, if RIP is unchanged, KVM
- * stores the 4 data bytes we leave in kvm_run into EAX (zero-extended to
- * RAX in 64-bit mode) and steps over the IN. So the common case, a 64-bit
+ * input of 32-bit callers. The port exit leaves RIP on the IN; on the next
+ * KVM_RUN, if RIP is unchanged, KVM stores the 4 data bytes we leave in
+ * kvm_run into EAX (zero-extended to RAX in 64-bit mode) and steps over
+ * the IN. So the common case, a 64-bit
  * caller whose result fits 32 bits (every non-rep call), needs no register
  * write at all: writing registers back costs a slower re-entry on KVM (7 us
  * of a 17 us round trip, measured under PVM). Otherwise (rep results,

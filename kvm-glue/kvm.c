@@ -92,6 +92,25 @@ static void create_vcpu(struct vmm *vm, struct vcpu *v)
     vmm_setup_cpuid(vm, v);
 }
 
+bool vcpu_get_msrs(struct vcpu *v, uint32_t n, const uint32_t *index, uint64_t *data)
+{
+    union {
+        struct kvm_msrs hdr;
+        uint8_t bytes[sizeof(struct kvm_msrs) + VCPU_GET_MSRS_MAX * sizeof(struct kvm_msr_entry)];
+    } m;
+    if (n == 0 || n > VCPU_GET_MSRS_MAX)
+        return false;
+    memset(&m, 0, sizeof(m));
+    m.hdr.nmsrs = n;
+    for (uint32_t i = 0; i < n; i++)
+        m.hdr.entries[i].index = index[i];
+    if (ioctl(v->fd, KVM_GET_MSRS, &m) != (int)n)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        data[i] = m.hdr.entries[i].data;
+    return true;
+}
+
 /* The TSC offset KVM gave vCPU 0: guest TSC = host TSC + offset. */
 static int64_t read_tsc_offset(struct vmm *vm, struct vcpu *v)
 {
@@ -104,19 +123,14 @@ static int64_t read_tsc_offset(struct vmm *vm, struct vcpu *v)
     if (ioctl(v->fd, KVM_HAS_DEVICE_ATTR, &a) == 0 && ioctl(v->fd, KVM_GET_DEVICE_ATTR, &a) == 0)
         return (int64_t)off;
     /* Older KVM: read IA32_TSC between two host reads. */
-    union {
-        struct kvm_msrs hdr;
-        uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
-    } m;
-    memset(&m, 0, sizeof(m));
-    m.hdr.nmsrs = 1;
-    m.hdr.entries[0].index = 0x10; /* IA32_TSC */
+    const uint32_t ia32_tsc = 0x10;
+    uint64_t tsc;
     uint64_t before = vmm_rdtsc();
-    if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1)
+    if (!vcpu_get_msrs(v, 1, &ia32_tsc, &tsc))
         return 0;
     uint64_t after = vmm_rdtsc();
     (void)vm;
-    return (int64_t)(m.hdr.entries[0].data - (before / 2 + after / 2));
+    return (int64_t)(tsc - (before / 2 + after / 2));
 }
 
 void vmm_create_vm(struct vmm *vm)

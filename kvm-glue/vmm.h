@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include <poll.h>
@@ -316,6 +317,9 @@ int vmm_open_kvm(struct vmm *vm, char *err, size_t err_len);
 void vmm_create_vm(struct vmm *vm);
 void vmm_destroy_vm(struct vmm *vm);
 void vmm_setup_cpuid(struct vmm *vm, struct vcpu *v);
+/* Read n (1..VCPU_GET_MSRS_MAX) MSRs of a vCPU that is not in KVM_RUN. */
+#define VCPU_GET_MSRS_MAX 4u
+bool vcpu_get_msrs(struct vcpu *v, uint32_t n, const uint32_t *index, uint64_t *data);
 void vmm_setup_msr_filter(struct vmm *vm);
 
 /* vcpu.c: the run loop */
@@ -363,6 +367,14 @@ void vcpu_apply_owed(struct vcpu *v);
 void vcpu_complete_exit(struct vcpu *v);
 void vmm_tlb_flush(struct vmm *vm, uint32_t caller, const struct hv_vp_set *vps);
 int vcpu_switch_cr3(struct vcpu *v, uint64_t cr3);
+
+/* A 32-bit register of a KVM_GET_LAPIC snapshot, by its APIC offset. */
+static inline uint32_t vmm_lapic_reg(const struct kvm_lapic_state *s, uint32_t off)
+{
+    uint32_t r;
+    memcpy(&r, &s->regs[off], 4);
+    return r;
+}
 
 /* autoeoi.c */
 void vmm_autoeoi_note(struct vmm *vm, uint32_t vp, uint8_t vector);
