@@ -63,6 +63,7 @@ static void op_ipi_send(void *ctx, const struct hv_vp_set *vps, uint8_t vector)
 }
 
 static void op_vp_kick(void *ctx, uint32_t vp) { (void)ctx; check_vp(vp); }
+static void op_slot_wait(void *ctx, uint32_t vp) { (void)ctx; check_vp(vp); }
 
 static void op_apic_eoi(void *ctx, uint32_t vp) { (void)ctx; check_vp(vp); }
 static uint64_t op_icr_read(void *ctx, uint32_t vp) { (void)ctx; check_vp(vp); return 0; }
@@ -200,6 +201,7 @@ static const struct hv_host_ops ops = {
     .post_message = op_post_message,
     .signal_event = op_signal_event,
     .message_slot_freed = op_slot_freed,
+    .slot_wait = op_slot_wait,
     .xmm_read = op_xmm_read,
     .xmm_write = op_xmm_write,
 };
@@ -279,7 +281,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             hv_stimer_expired(&vps[vp], (uint32_t)(value % HV_STIMER_COUNT));
             break;
         case 4:
+            /* What a host blind to EOIs does after slot_wait. */
             hv_vp_poll(&vps[vp]);
+            (void)hv_vp_slot_waiters(&vps[vp]);
             break;
         case 5:
             hv_synic_eoi(&vps[vp], (uint8_t)value);
