@@ -710,6 +710,12 @@ class Rig:
                 now = time.monotonic()
                 if deadline is not None and now >= deadline:
                     return self.timed_out()
+                if "vmm-start" not in self.marks and now - self.t0 >= self.L1_START_SECONDS:
+                    step = (max(self.marks, key=lambda e: self.marks[e][0]) if self.marks
+                            else "QEMU start")
+                    self.failure = (f"the L1 kernel is hung: no VMM start {self.L1_START_SECONDS} s "
+                                    f"after QEMU started (last step: {step})")
+                    break
                 if exit_grace is not None and now >= exit_grace:
                     break
                 if self.qemu.poll() is not None and not sel.select(0):
@@ -805,6 +811,8 @@ class Rig:
     # An L1 CPU stuck this long is a hung rig, not a slow one: a host too busy to run a vCPU
     # thread for a while makes the watchdog report tens of seconds, never minutes in a row.
     L1_HUNG_SECONDS = 120
+    # L1 reaches the VMM in 3-7 s even at load 8 (docs/rig.md); 90 s without it is a hang.
+    L1_START_SECONDS = 90
 
     def on_console_line(self, text):
         """Act on a status line from L1's /init; True once the run is over."""
